@@ -1,0 +1,633 @@
+"""The exercise checkers pass correct implementations and name each kind of mistake.
+
+Every correct implementation below is written independently here (numpy, scipy, PyWavelets);
+every wrong one makes one specific, common mistake, and the test asserts that the checker's
+message names that mistake.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import pywt
+from scipy.linalg import hadamard
+
+from initcourse import exercises as ex
+from initcourse.exercises import CHECKERS, CheckResult, ExerciseError, Grader
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference (correct) student solutions
+# ---------------------------------------------------------------------------------------------
+def fans(shape):
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    rf = int(np.prod(shape[:-2]))
+    return shape[-2] * rf, shape[-1] * rf
+
+
+def uniform(var_fn):
+    def init(shape, rng):
+        limit = math.sqrt(3.0 * var_fn(*fans(shape)))
+        return rng.uniform(-limit, limit, size=shape).astype(np.float32)
+
+    return init
+
+
+def normal(var_fn, truncated=False):
+    def init(shape, rng):
+        std = math.sqrt(var_fn(*fans(shape)))
+        if not truncated:
+            return rng.normal(0.0, std, size=shape).astype(np.float32)
+        sd = std / 0.87962566103423978
+        w = rng.normal(0.0, sd, size=shape)
+        bad = np.abs(w) > 2 * sd
+        while bad.any():
+            w[bad] = rng.normal(0.0, sd, size=int(bad.sum()))
+            bad = np.abs(w) > 2 * sd
+        return w.astype(np.float32)
+
+    return init
+
+
+GLOROT = lambda fi, fo: 2.0 / (fi + fo)  # noqa: E731
+HE = lambda fi, fo: 2.0 / fi  # noqa: E731
+LECUN = lambda fi, fo: 1.0 / fi  # noqa: E731
+
+
+def gain(nonlinearity, param=None):
+    table = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
+    if nonlinearity == "leaky_relu":
+        a = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1.0 + a * a))
+    return table[nonlinearity]
+
+
+def orthogonal(shape, rng, gain=1.0):
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(shape).astype(np.float32)
+
+
+def sparse(shape, rng, nonzero=15):
+    fan_in, units = shape
+    w = np.zeros(shape)
+    k = min(nonzero, fan_in)
+    for j in range(units):
+        w[rng.choice(fan_in, size=k, replace=False), j] = rng.standard_normal(k)
+    return w.astype(np.float32)
+
+
+def lsuv_scale(weights, x):
+    return weights / np.std(x @ weights)
+
+
+def variance_recursion(q0, sigma_w2, sigma_b2, depth, activation):
+    factor = {"linear": 1.0, "relu": 0.5}[activation]
+    q, out = q0, []
+    for _ in range(depth):
+        q = sigma_w2 * factor * q + sigma_b2
+        out.append(q)
+    return np.array(out)
+
+
+ACT = {"linear": lambda h: h, "relu": lambda h: np.maximum(h, 0), "tanh": np.tanh}
+
+
+def forward_std(depth, width, init_std, activation, rng):
+    x = rng.standard_normal((256, width))
+    out = []
+    for _ in range(depth):
+        x = ACT[activation](x @ rng.normal(0, init_std, size=(width, width)))
+        out.append(x.std())
+    return np.array(out)
+
+
+def delta_orthogonal(shape, rng, gain=1.0):
+    cin, cout = shape[-2], shape[-1]
+    if cin > cout:
+        raise ValueError(f"shape: in_channels must be <= out_channels, got {shape}")
+    q, r = np.linalg.qr(rng.standard_normal((cout, cout)))
+    q = q * np.sign(np.diag(r))
+    w = np.zeros(shape)
+    w[tuple(k // 2 for k in shape[:-2])] = gain * q[:cin]
+    return w.astype(np.float32)
+
+
+def wavelet_matrix(n, wavelet):
+    return np.stack([np.concatenate(pywt.wavedec(e, wavelet, mode="periodization")) for e in np.eye(n)], axis=1)
+
+
+def zero_hadamard(shape):
+    n, m = shape
+    if m <= n:
+        return np.eye(m, n).T.astype(np.float32)
+    p = 2 ** math.ceil(math.log2(m))
+    return (np.eye(m, p) @ hadamard(p) / math.sqrt(p) @ np.eye(p, n)).T.astype(np.float32)
+
+
+CORRECT = {
+    "compute_fans": fans,
+    "gain": gain,
+    "lecun_normal": normal(LECUN),
+    "glorot_uniform": uniform(GLOROT),
+    "glorot_normal": normal(GLOROT),
+    "he_normal": normal(HE),
+    "he_uniform": uniform(HE),
+    "orthogonal": orthogonal,
+    "sparse": sparse,
+    "lsuv_scale": lsuv_scale,
+    "variance_recursion": variance_recursion,
+    "forward_std": forward_std,
+    "delta_orthogonal": delta_orthogonal,
+    "wavelet_matrix": wavelet_matrix,
+    "zero_hadamard": zero_hadamard,
+}
+
+
+def not_implemented(*args, **kwargs):
+    raise NotImplementedError("Use limit = sqrt(6 / (fan_in + fan_out)).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Correct implementations pass, with one deterministic line
+# ---------------------------------------------------------------------------------------------
+def test_registry_covers_every_checker():
+    public = {name.removeprefix("check_") for name in ex.__all__ if name.startswith("check_")}
+    assert set(CHECKERS) == public == set(CORRECT)
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_correct_implementation_passes(name, capsys):
+    result = CHECKERS[name](CORRECT[name])
+    out = capsys.readouterr().out
+    assert isinstance(result, CheckResult) and result.ok
+    assert result.exercise == name and result.points == result.max_points == len(result.passed)
+    assert out.count("\n") == 1 and out.startswith(f"✓ {name}: ")
+    # deterministic: a second run prints the same line
+    CHECKERS[name](CORRECT[name])
+    assert capsys.readouterr().out == out
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_not_implemented_is_named(name):
+    with pytest.raises(ExerciseError, match=r"not implemented yet: replace the `raise NotImplementedError` line") as info:
+        CHECKERS[name](not_implemented)
+    assert "hint: Use limit" in str(info.value)
+    assert info.value.passed == () and info.value.total > 1
+
+
+def test_keras_truncated_normal_passes():
+    for name, var in (("he_normal", HE), ("glorot_normal", GLOROT), ("lecun_normal", LECUN)):
+        assert CHECKERS[name](normal(var, truncated=True)).ok
+
+
+def test_checker_rejects_a_non_callable():
+    with pytest.raises(TypeError, match="fn: expected your function"):
+        ex.check_he_normal(np.zeros(3))
+
+
+# ---------------------------------------------------------------------------------------------
+# Variance-scaling initializers: each mistake gets its own message
+# ---------------------------------------------------------------------------------------------
+def transposed(init):
+    return lambda shape, rng: init(tuple(shape[::-1]), rng)
+
+
+def as64(init):
+    return lambda shape, rng: init(shape, rng).astype(np.float64)
+
+
+def global_rng(var_fn):
+    def init(shape, rng):
+        return np.random.uniform(-1, 1, size=shape).astype(np.float32) * math.sqrt(3 * var_fn(*fans(shape)))
+
+    return init
+
+
+def fixed_seed(var_fn):
+    return lambda shape, rng: uniform(var_fn)(shape, np.random.default_rng(42))
+
+
+def torch_fans(shape):
+    if len(shape) < 3:
+        return shape[1], shape[0]
+    r = int(np.prod(shape[2:]))
+    return shape[1] * r, shape[0] * r
+
+
+def with_fans(fan_fn, make, formula):
+    def init(shape, rng):
+        fi, fo = fan_fn(shape)
+        return make(formula(fi, fo), shape, rng)
+
+    return init
+
+
+def U(var, shape, rng):
+    a = math.sqrt(3 * var)
+    return rng.uniform(-a, a, size=shape).astype(np.float32)
+
+
+def N(var, shape, rng):
+    return rng.normal(0, math.sqrt(var), size=shape).astype(np.float32)
+
+
+WRONG_INITS = [
+    # (checker, wrong implementation, regex the message must match)
+    ("glorot_uniform", transposed(uniform(GLOROT)), r"returned shape \(128, 256\) for|the reverse of shape=\(256, 128\).*Keras layout is \(fan_in, fan_out\)"),
+    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / fi), r"values reach 0\.15\d+ but the limit for shape \(256, 128\).*√\(6/\(256\+128\)\) = 0\.125 — did you use fan_in only\?"),
+    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / fo), r"did you use fan_out only\?"),
+    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / (fi + fo) / 3), r"you used the std σ as the limit\?"),
+    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 4.0 / (fi + fo)), r"divide by the average \(fan_in\+fan_out\)/2"),
+    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / (fi + fo) ** 2), r"square root only on the numerator"),
+    ("glorot_uniform", with_fans(lambda s: (s[-2], s[-1]), U, GLOROT), r"forget the receptive field"),
+    ("glorot_uniform", with_fans(torch_fans, U, GLOROT), r"PyTorch's \(out, in, \*kernel\) layout"),
+    ("glorot_uniform", normal(GLOROT), r"look normally distributed.*rng\.uniform"),
+    ("glorot_uniform", as64(uniform(GLOROT)), r"returned float64; cast to float32"),
+    ("glorot_uniform", global_rng(GLOROT), r"same rng seed gave different arrays: draw every random number from the rng you are given"),
+    ("glorot_uniform", fixed_seed(GLOROT), r"different rng seeds gave identical arrays"),
+    ("glorot_uniform", lambda shape, rng: np.abs(uniform(GLOROT)(shape, rng)), r"≥ 0.*U\(−limit, limit\), not U\(0, limit\)"),
+    ("glorot_uniform", lambda shape, rng: None, r"returned None: did you forget the `return`"),
+    ("glorot_uniform", lambda shape, rng: uniform(GLOROT)(shape, rng).tolist(), r"returned a list; return a numpy array"),
+    ("glorot_uniform", lambda shape, rng: np.zeros(shape, np.float32), r"constant array"),
+    ("glorot_normal", with_fans(fans, N, lambda fi, fo: 6.0 / (fi + fo)), r"sample variance 0\.01\d+ = (2\.9\d|3\.0\d) × the expected 0\.005208.*uniform limit .* as the std"),
+    ("glorot_normal", with_fans(fans, N, lambda fi, fo: (2.0 / (fi + fo)) ** 2), r"passed the variance as the std"),
+    ("glorot_normal", uniform(GLOROT), r"look uniformly distributed.*normal"),
+    ("he_normal", with_fans(fans, N, lambda fi, fo: 1.0 / fi), r"forget the ReLU factor 2"),
+    ("he_normal", normal(GLOROT), r"fan_in \+ fan_out \(Glorot\)\? He uses fan_in only"),
+    ("he_normal", with_fans(fans, N, lambda fi, fo: 2.0 / fo), r"did you use fan_out\?"),
+    ("he_normal", as64(normal(HE)), r"float64"),
+    ("he_uniform", uniform(LECUN), r"forget the ReLU factor 2"),
+    ("he_uniform", uniform(GLOROT), r"Glorot"),
+    ("he_uniform", with_fans(fans, U, lambda fi, fo: (6.0 / fi) ** 2 / 3), r"forget the square root"),
+    ("lecun_normal", normal(HE), r"added? the ReLU factor 2 \(that is He\)|add the ReLU factor 2"),
+    ("lecun_normal", with_fans(fans, N, lambda fi, fo: 3.0 / fi), r"uniform limit"),
+]
+
+
+def _truncated_uncorrected(shape, rng):
+    std = math.sqrt(2.0 / fans(shape)[0])
+    w = rng.normal(0, std, size=shape)
+    bad = np.abs(w) > 2 * std
+    while bad.any():
+        w[bad] = rng.normal(0, std, size=int(bad.sum()))
+        bad = np.abs(w) > 2 * std
+    return w.astype(np.float32)
+
+
+WRONG_INITS.append(("he_normal", _truncated_uncorrected, r"truncated at 2σ without Keras' correction"))
+
+
+@pytest.mark.parametrize("name,fn,pattern", WRONG_INITS, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG_INITS)])
+def test_wrong_initializer_gets_specific_message(name, fn, pattern):
+    with pytest.raises(ExerciseError) as info:
+        CHECKERS[name](fn)
+    msg = str(info.value)
+    assert msg.startswith(f"{name}: ")
+    assert re.search(pattern, msg), msg
+    assert info.value.exercise == name and 0 < len(info.value.passed) < info.value.total
+
+
+def test_crash_in_student_code_is_reported_with_the_call():
+    def broken(shape, rng):
+        return rng.uniform(size=shape) @ np.ones((3, 3))
+
+    with pytest.raises(ExerciseError, match=r"calling glorot_uniform\(\(256, 128\), rng\) raised ValueError"):
+        ex.check_glorot_uniform(broken)
+
+
+# ---------------------------------------------------------------------------------------------
+# compute_fans and gain
+# ---------------------------------------------------------------------------------------------
+def _dense_rule(shape):
+    return (shape[0], shape[1]) if len(shape) >= 2 else fans(shape)
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (lambda s: fans(s)[::-1], r"fan_in and fan_out are swapped; a Keras dense kernel is \(fan_in, units\)"),
+        (lambda s: (s[-2], s[-1]) if len(s) >= 3 else fans(s), r"forgot the receptive field; multiply the channels by prod\(shape\[:-2\]\) = 5"),
+        (lambda s: torch_fans(s) if len(s) >= 3 else fans(s), r"PyTorch's \(out, in, \*kernel\) layout"),
+        (_dense_rule, r"applied the dense rule to a convolution kernel"),
+        (lambda s: fans(s) if len(s) != 1 else (1, s[0]), r"1-D shape \(n,\) fan_in = fan_out = n = 7"),
+        (lambda s: fans(s) if len(s) else (0, 0), r"scalar \(shape \(\)\) fan_in = fan_out = 1"),
+        (lambda s: 3, r"return a pair \(fan_in, fan_out\)"),
+    ],
+)
+def test_compute_fans_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_compute_fans(fn)
+
+
+def _gain_with(**over):
+    def g(nonlinearity, param=None):
+        key = nonlinearity if not (nonlinearity == "leaky_relu" and param is None) else "leaky_default"
+        if key in over:
+            return over[key](param)
+        return gain(nonlinearity, param)
+
+    return g
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (_gain_with(relu=lambda a: 2.0), r"2 is the variance factor of He init; the gain is its square root √2"),
+        (_gain_with(tanh=lambda a: 1.67), r"use exactly 5/3"),
+        (_gain_with(tanh=lambda a: math.sqrt(5 / 3)), r"not √\(5/3\)"),
+        (_gain_with(leaky_relu=lambda a: math.sqrt(2 / (1 + a))), r"square the slope"),
+        (_gain_with(leaky_relu=lambda a: math.sqrt(2 / (1 + 0.01**2))), r"you ignored param"),
+        (_gain_with(leaky_default=lambda a: math.sqrt(2)), r"default.*0\.01"),
+        (_gain_with(selu=lambda a: 1.0), r"selu is the empirical value 3/4"),
+        (_gain_with(sigmoid=lambda a: 0.25), r"sigmoid gets gain 1"),
+    ],
+)
+def test_gain_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_gain(fn)
+
+
+# ---------------------------------------------------------------------------------------------
+# orthogonal, delta-orthogonal, sparse
+# ---------------------------------------------------------------------------------------------
+def _no_sign_fix(shape, rng, gain=1.0):
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    q, _ = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(shape).astype(np.float32)
+
+
+def _wide_without_transpose(shape, rng, gain=1.0):
+    q, r = np.linalg.qr(rng.standard_normal((int(np.prod(shape[:-1])), shape[-1])))
+    return (gain * q * np.sign(np.diag(r))).astype(np.float32).reshape(q.shape if q.shape != shape else shape)
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (lambda shape, rng, gain=1.0: (rng.standard_normal(shape) / math.sqrt(shape[0])).astype(np.float32), r"not orthonormal.*np\.linalg\.qr"),
+        (lambda shape, rng, gain=1.0: orthogonal(shape, rng), r"gain=2\.0 was ignored"),
+        (lambda shape, rng, gain=1.0: orthogonal(shape, rng, math.sqrt(gain)), r"norm √gain"),
+        (lambda shape, rng, gain=1.0: 3 * orthogonal(shape, rng, gain), r"orthogonal but have norm 3"),
+        (_no_sign_fix, r"sign correction q \*= np\.sign\(np\.diag\(r\)\)"),
+        (_wide_without_transpose, r"wide matrix do the QR of the transpose"),
+        (lambda shape, rng, gain=1.0: orthogonal(shape, np.random.default_rng(), gain), r"same rng seed gave different arrays"),
+        (lambda shape, rng, gain=1.0: orthogonal(shape, rng, gain).astype(np.float64), r"float64"),
+    ],
+)
+def test_orthogonal_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_orthogonal(fn)
+
+
+def _delta_at_corner(shape, rng, gain=1.0):
+    w = delta_orthogonal(shape, rng, gain)
+    c = tuple(k // 2 for k in shape[:-2])
+    out = np.zeros_like(w)
+    out[(0,) * (len(shape) - 2)] = w[c]
+    return out
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (lambda shape, rng, gain=1.0: orthogonal(shape, rng, gain), r"tap \(0, 0\) has nonzero weights.*zero everywhere except the center tap \(1, 1\)"),
+        (_delta_at_corner, r"sits at tap \(0, 0\); the center tap is \(1, 1\)"),
+        (lambda shape, rng, gain=1.0: delta_orthogonal(shape, rng), r"gain=1\.5 was ignored"),
+        (lambda shape, rng, gain=1.0: delta_orthogonal(shape, rng, gain) if shape[-2] <= shape[-1] else np.zeros(shape, np.float32), r"raise ValueError naming the shape"),
+        (lambda shape, rng, gain=1.0: delta_orthogonal(shape, np.random.default_rng(9), gain), r"different rng seeds gave identical arrays"),
+    ],
+)
+def test_delta_orthogonal_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_delta_orthogonal(fn)
+
+
+def _sparse_rows(shape, rng, nonzero=15):
+    return sparse(shape[::-1], rng, nonzero).T if shape[1] >= nonzero else sparse(shape, rng, nonzero)
+
+
+def _sparse_fraction(shape, rng, nonzero=15):
+    keep = rng.random(shape) < nonzero / shape[0]
+    return (rng.standard_normal(shape) * keep).astype(np.float32)
+
+
+def _sparse_first_rows(shape, rng, nonzero=15):
+    w = np.zeros(shape, np.float32)
+    k = min(nonzero, shape[0])
+    w[:k] = rng.standard_normal((k, shape[1]))
+    return w
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (_sparse_rows, r"each row has 15 nonzeros; a unit is a column"),
+        (_sparse_fraction, r"columns have between \d+ and \d+ nonzeros.*rng\.choice"),
+        (_sparse_first_rows, r"same 15 inputs"),
+        (lambda shape, rng, nonzero=15: (0.01 * sparse(shape, rng, nonzero)).astype(np.float32), r"unit Gaussian N\(0, 1\)"),
+        (lambda shape, rng, nonzero=15: sparse(shape, rng, 15) if shape[0] > 15 else sparse(shape, rng, nonzero), r"did you ignore `nonzero`"),
+        (lambda shape, rng, nonzero=15: sparse(shape, rng, nonzero) if shape[0] >= nonzero else np.zeros(shape, np.float32), r"k = min\(nonzero, fan_in\)"),
+    ],
+)
+def test_sparse_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_sparse(fn)
+
+
+def test_sparse_crash_on_small_fan_in_names_the_call():
+    def no_min(shape, rng, nonzero=15):
+        w = np.zeros(shape)
+        for j in range(shape[1]):
+            w[rng.choice(shape[0], size=nonzero, replace=False), j] = rng.standard_normal(nonzero)
+        return w.astype(np.float32)
+
+    with pytest.raises(ExerciseError, match=r"calling sparse\(\(10, 8\), rng, nonzero=15\) raised ValueError"):
+        ex.check_sparse(no_min)
+
+
+# ---------------------------------------------------------------------------------------------
+# LSUV, variance recursion, forward pass
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (lambda w, x: w / np.var(x @ w), r"divided by the variance; divide by the standard deviation"),
+        (lambda w, x: w, r"returned the weights unchanged"),
+        (lambda w, x: w * np.std(x @ w), r"multiplied by the std"),
+        (lambda w, x: w / np.std(x), r"std of the input x; measure the output"),
+        (lambda w, x: orthogonal(w.shape, np.random.default_rng(0)), r"not a multiple of the weights"),
+    ],
+)
+def test_lsuv_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_lsuv_scale(fn)
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (lambda q0, w, b, d, a: variance_recursion(q0, w, b, d, "linear"), r"ReLU keeps half the second moment"),
+        (lambda q0, w, b, d, a: variance_recursion(q0, w, 0.0, d, a), r"forgot to add sigma_b2"),
+        (lambda q0, w, b, d, a: variance_recursion(q0, w * w, b, d, a), r"sigma_w2 is already the variance"),
+        (lambda q0, w, b, d, a: np.concatenate([[q0], variance_recursion(q0, w, b, d, a)]), r"return only q¹ … q\^depth"),
+        (
+            lambda q0, w, b, d, a: np.concatenate([[w * q0 + b], variance_recursion(w * q0 + b, w, b, d - 1, a)]),
+            r"activation applies from the first step",
+        ),
+    ],
+)
+def test_variance_recursion_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_variance_recursion(fn)
+
+
+def _forward_variant(variant):
+    def fn(depth, width, init_std, activation, rng):
+        x = rng.standard_normal((256, width))
+        std = {"var": math.sqrt(init_std), "double": init_std / math.sqrt(width)}.get(variant, init_std)
+        out = []
+        for _ in range(depth):
+            h = x @ rng.normal(0, std, size=(width, width))
+            x = h if variant == "no act" else ACT[activation](h)
+            out.append((h if variant == "pre" else x).std())
+        return np.array(out)
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (_forward_variant("var"), r"you used it as the variance"),
+        (_forward_variant("double"), r"do not divide by √width again"),
+        (_forward_variant("pre"), r"not of the pre-activations"),
+        (_forward_variant("no act"), r"did not apply the activation 'relu'"),
+        (lambda d, w, s, a, rng: forward_std(d, w, s, a, np.random.default_rng()), r"same rng seed gave different arrays"),
+        (lambda d, w, s, a, rng: np.concatenate([[1.0], forward_std(d, w, s, a, rng)]), r"without the input"),
+    ],
+)
+def test_forward_std_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_forward_std(fn)
+
+
+# ---------------------------------------------------------------------------------------------
+# wavelet matrix and ZerO
+# ---------------------------------------------------------------------------------------------
+def _wavelet_level1(n, wavelet):
+    return np.stack([np.concatenate(pywt.wavedec(e, wavelet, mode="periodization", level=1)) for e in np.eye(n)], axis=1)
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (lambda n, w: wavelet_matrix(n, w).T, r"returned the transpose"),
+        (lambda n, w: wavelet_matrix(n, w)[::-1], r"rows in another order|your rows are PyWavelets' rows in another order"),
+        (lambda n, w: np.stack([np.concatenate(pywt.wavedec(e, w, mode="symmetric")) for e in np.eye(n)], axis=1), r"mode='periodization'"),
+        (lambda n, w: 0.5 * wavelet_matrix(n, w), r"rows are orthogonal but their squared norms"),
+        (lambda n, w: np.linalg.qr(np.random.default_rng(0).standard_normal((n, n)))[0], r"does not match pywt\.wavedec"),
+    ],
+)
+def test_wavelet_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_wavelet_matrix(fn)
+
+
+def test_wavelet_any_level_passes():
+    assert ex.check_wavelet_matrix(_wavelet_level1).ok
+
+
+def _zero_changing():
+    calls = []
+
+    def fn(shape):
+        calls.append(shape)
+        w = zero_hadamard(shape)
+        if calls.count(shape) > 1:
+            w = w + np.float32(0.01 * calls.count(shape))
+        return w
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "fn,pattern",
+    [
+        (lambda s: zero_hadamard(s).T.copy(), r"paper's \(out, in\) matrix W; a Keras kernel is its transpose"),
+        (lambda s: np.eye(*s, dtype=np.float32), r"does not pad the identity with zeros"),
+        (
+            lambda s: zero_hadamard(s) * (math.sqrt(2 ** math.ceil(math.log2(s[1]))) if s[1] > s[0] else 1.0),
+            r"divide the Hadamard matrix by √p",
+        ),
+        (lambda s: zero_hadamard(s).astype(np.float64), r"float64"),
+        (_zero_changing(), r"two calls with the same shape gave different arrays"),
+    ],
+)
+def test_zero_hadamard_mistakes(fn, pattern):
+    with pytest.raises(ExerciseError, match=pattern):
+        ex.check_zero_hadamard(fn)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grader
+# ---------------------------------------------------------------------------------------------
+def test_grader_partial_credit_and_summary(capsys):
+    grader = Grader()
+    full = grader.check("glorot_uniform", CORRECT["glorot_uniform"], points=2)
+    part = grader.check("he_normal", normal(LECUN), points=2)
+    zero = grader.check("gain", not_implemented)
+    manual = grader.add("conceptual", 0.5, 1, "graded by hand")
+    assert capsys.readouterr().out == ""  # the checkers run quietly
+    assert (full.points, full.max_points) == (2.0, 2.0) and full.message.startswith("✓ glorot_uniform")
+    assert 0 < part.points < 2 and "forget the ReLU factor 2" in part.message
+    assert zero.points == 0.0 and "not implemented" in zero.message
+    assert manual.points == 0.5
+    assert grader.total == round(2 + part.points + 0.5, 2) and grader.max_total == 6.0
+    table = grader.summary()
+    assert table == grader.summary()  # deterministic
+    lines = table.splitlines()
+    assert lines[0].startswith("Exercise") and lines[-1].startswith("Total")
+    assert f"{grader.total:.2f} / 6" in lines[-1] and f"({100 * grader.total / 6:.0f}%)" in lines[-1]
+    assert len(lines) == 2 + 4 + 2
+
+
+def test_grader_partial_credit_matches_checks_passed():
+    grader = Grader()
+    item = grader.check("he_normal", normal(LECUN), points=10)
+    with pytest.raises(ExerciseError) as info:
+        ex.check_he_normal(normal(LECUN))
+    assert item.points == round(10 * len(info.value.passed) / info.value.total, 2)
+
+
+def test_grader_bad_input():
+    grader = Grader()
+    with pytest.raises(ValueError, match="name: no checker named 'glorot'"):
+        grader.check("glorot", CORRECT["glorot_uniform"])
+    with pytest.raises(ValueError, match="points: must be a number in"):
+        grader.add("x", 3, 2)
+    with pytest.raises(ValueError, match="max_points: must be a number > 0"):
+        grader.add("x", 0, 0)
+
+
+def test_exercises_module_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, initcourse.exercises; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"
