@@ -1,0 +1,366 @@
+"""Tests of initcourse.keras_initializers: get, our serializable classes, saving, reinitialize."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from initcourse import initializers as np_init  # noqa: E402
+from initcourse import keras_initializers as ki  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _np(t) -> np.ndarray:
+    return keras.ops.convert_to_numpy(t)
+
+
+def _mlp(width: int = 64, depth: int = 6, d_in: int = 32, name: str = "mlp") -> keras.Model:
+    """A built functional MLP with layers named d0..d{depth-1}."""
+    inputs = keras.Input((d_in,))
+    h = inputs
+    for i in range(depth):
+        h = keras.layers.Dense(width, activation="relu", name=f"d{i}")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def _kernels(model: keras.Model) -> dict[str, np.ndarray]:
+    return {layer.name: _np(layer.kernel).copy() for layer in ki._kernel_layers(model)}
+
+
+# ---------------------------------------------------------------------------------------------- get
+
+
+@pytest.mark.parametrize("name, cls", sorted(ki.KERAS_BUILTINS.items()))
+def test_get_returns_keras_own_class_for_builtins(name, cls):
+    init = ki.get(name)
+    assert type(init) is cls
+    assert getattr(keras.initializers, cls.__name__) is cls  # a public Keras class
+    if name != "constant":  # keras.initializers.get("constant") raises KeyError 'value' in Keras 3.15
+        assert type(init) is type(keras.initializers.get(name))  # the class Keras itself resolves
+    assert type(init).__module__.startswith("keras.")
+
+
+@pytest.mark.parametrize("name, cls", sorted(ki.CUSTOM.items()))
+def test_get_returns_our_serializable_classes(name, cls):
+    init = ki.get(name)
+    assert type(init) is cls
+    assert isinstance(init, keras.initializers.Initializer)
+    config = keras.saving.serialize_keras_object(init)
+    assert config["registered_name"] == f"initcourse>{cls.__name__}"
+    again = keras.saving.deserialize_keras_object(config)
+    assert type(again) is cls and again.get_config() == init.get_config()
+
+
+def test_get_passes_keras_keyword_arguments_through():
+    vs = ki.get("variance_scaling", scale=2.0, mode="fan_out", distribution="uniform", seed=4)
+    expected = {"scale": 2.0, "mode": "fan_out", "distribution": "uniform", "seed": 4}
+    assert {k: vs.get_config()[k] for k in expected} == expected
+    assert ki.get("orthogonal", gain=3.0).gain == 3.0
+    assert ki.get("identity", gain=2.0).gain == 2.0
+    assert ki.get("constant", value=0.5).get_config() == {"value": 0.5}
+    assert ki.get("sparse", nonzero=3, stddev=0.5, seed=1).get_config() == {"nonzero": 3, "stddev": 0.5, "seed": 1}
+
+
+def test_get_accepts_instances_classes_and_callables():
+    inst = keras.initializers.HeNormal(seed=1)
+    assert ki.get(inst) is inst
+    ours = ki.Sparse(seed=2)
+    assert ki.get(ours) is ours
+
+    def fn(shape, dtype=None):
+        return keras.ops.ones(shape, dtype=dtype)
+
+    assert ki.get(fn) is fn
+    registered = keras.initializers.get("initcourse>Sparse")  # Keras resolves our registered name
+    assert isinstance(registered, ki.Sparse)
+    made = ki.get(ki.Wavelet, wavelet="haar")
+    assert isinstance(made, ki.Wavelet) and made.wavelet == "haar"
+
+
+def test_get_unknown_name_lists_names_and_suggests():
+    with pytest.raises(ValueError, match="he_normal") as err:
+        ki.get("he_norml")
+    msg = str(err.value)
+    assert "Did you mean 'he_normal'" in msg
+    for name in ki.NAMES:
+        assert name in msg
+
+
+def test_get_bad_arguments():
+    with pytest.raises(TypeError, match="kwargs"):
+        ki.get("zeros", seed=1)
+    with pytest.raises(TypeError, match="kwargs"):
+        ki.get(keras.initializers.Zeros(), seed=1)
+    with pytest.raises(TypeError, match="name"):
+        ki.get(3)
+    with pytest.raises(ValueError, match="seed"):
+        ki.Sparse(seed=-1)
+
+
+# ---------------------------------------------------------------------------------------------- our classes
+
+
+@pytest.mark.parametrize("shape", [(100, 20), (8, 20), (3, 3, 4, 6)])
+def test_sparse_has_exactly_min_15_fan_in_nonzeros_per_column(shape):
+    w = _np(ki.get("sparse", seed=0)(shape))
+    assert w.shape == shape and w.dtype == np.float32
+    flat = w.reshape(-1, shape[-1])
+    fan_in = flat.shape[0]
+    assert np.all(np.count_nonzero(flat, axis=0) == min(15, fan_in))
+
+
+def test_wavelet_is_orthogonal():
+    w = _np(ki.Wavelet(gain=2.0, seed=0)((64, 64)))
+    np.testing.assert_allclose(w.T @ w, 4.0 * np.eye(64), atol=1e-4)
+    tall = _np(ki.Wavelet(wavelet="haar", seed=0)((64, 16)))  # fewer units than inputs: orthonormal columns
+    np.testing.assert_allclose(tall.T @ tall, np.eye(16), atol=1e-5)
+
+
+def test_delta_orthogonal_centre_tap_orthogonal_rest_zero():
+    w = _np(ki.DeltaOrthogonal(gain=1.5, seed=0)((3, 3, 8, 16)))
+    centre = w[1, 1]
+    np.testing.assert_allclose(centre @ centre.T, 1.5**2 * np.eye(8), atol=1e-5)
+    off = w.copy()
+    off[1, 1] = 0
+    assert np.all(off == 0)
+
+
+def test_zero_hadamard_is_deterministic_and_matches_numpy():
+    a = _np(ki.ZeroHadamard()((16, 32)))
+    np.testing.assert_array_equal(a, np_init.zero_hadamard((16, 32)))
+    np.testing.assert_array_equal(a, _np(ki.ZeroHadamard()((16, 32))))
+    assert ki.ZeroHadamard().get_config() == {}
+
+
+def test_dtype_argument():
+    assert keras.backend.standardize_dtype(ki.Sparse(seed=0)((5, 4), dtype="float64").dtype) == "float64"
+    assert keras.backend.standardize_dtype(ki.Sparse(seed=0)((5, 4)).dtype) == keras.backend.floatx()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda seed: ki.Sparse(nonzero=4, seed=seed),
+        lambda seed: ki.Wavelet(wavelet="db2", seed=seed),
+        lambda seed: ki.DeltaOrthogonal(seed=seed),
+        lambda seed: keras.initializers.HeNormal(seed=seed),  # the Keras behaviour we copy
+    ],
+)
+def test_seeding_semantics_match_keras(make):
+    shape = (3, 3, 8, 8)
+    seeded = make(7)
+    a = _np(seeded(shape))
+    np.testing.assert_array_equal(a, _np(seeded(shape)))  # the same values on every call
+    np.testing.assert_array_equal(a, _np(make(7)(shape)))  # same seed, same values
+    assert not np.array_equal(a, _np(make(8)(shape)))
+    unseeded = make(None)
+    u = _np(unseeded(shape))
+    np.testing.assert_array_equal(u, _np(unseeded(shape)))  # Keras 3: unseeded instance repeats too
+    assert not np.array_equal(u, _np(make(None)(shape)))  # but two unseeded instances differ
+    assert unseeded.get_config()["seed"] is None
+    keras.utils.set_random_seed(123)  # ... and the global seed makes unseeded instances reproducible
+    r1 = _np(make(None)(shape))
+    keras.utils.set_random_seed(123)
+    np.testing.assert_array_equal(r1, _np(make(None)(shape)))
+
+
+@pytest.mark.parametrize("name", sorted(ki.CUSTOM))
+def test_config_round_trip_reproduces_values(name):
+    kwargs = {} if name == "zero_hadamard" else {"seed": 5}
+    shape = (16, 32) if name == "zero_hadamard" else (3, 3, 8, 8)  # ZerO is for 2-D kernels
+    init = ki.get(name, **kwargs)
+    clone = type(init).from_config(init.get_config())
+    assert clone.get_config() == init.get_config()
+    np.testing.assert_array_equal(_np(init(shape)), _np(clone(shape)))
+
+
+# ---------------------------------------------------------------------------------------------- saving
+
+
+def _custom_model() -> keras.Model:
+    inputs = keras.Input((8, 8, 4))
+    h = keras.layers.Conv2D(8, 3, padding="same", kernel_initializer=ki.DeltaOrthogonal(seed=1), name="conv")(inputs)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(64, kernel_initializer=ki.Sparse(seed=2), name="sparse")(h)
+    h = keras.layers.Dense(64, kernel_initializer=ki.Wavelet(seed=3), name="wavelet")(h)
+    h = keras.layers.Dense(32, kernel_initializer="he_normal", name="plain")(h)
+    out = keras.layers.Dense(128, kernel_initializer=ki.ZeroHadamard(), name="zero")(h)
+    return keras.Model(inputs, out)
+
+
+def test_save_load_round_trip_without_custom_objects(tmp_path):
+    model = _custom_model()
+    ki.reinitialize(model, "wavelet", layers=["plain"], seed=0)  # re-drawn layers save too
+    ki.reinitialize(model, functools.partial(np_init.orthogonal, gain=2.0), layers=["zero"], seed=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    for a, b in zip(model.weights, loaded.weights):
+        np.testing.assert_array_equal(_np(a), _np(b))
+    expected = {"conv": ki.DeltaOrthogonal, "sparse": ki.Sparse, "wavelet": ki.Wavelet, "plain": ki.Wavelet,
+                "zero": ki.FromNumpy}
+    for name, cls in expected.items():
+        layer = loaded.get_layer(name)
+        assert type(layer.kernel_initializer) is cls
+        assert layer.kernel_initializer.get_config() == model.get_layer(name).kernel_initializer.get_config()
+
+
+_LOAD_SCRIPT = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+
+def load():
+    try:
+        m = keras.models.load_model(sys.argv[1])
+    except Exception as e:
+        return "FAILED " + type(e).__name__ + " " + " ".join(str(e).split())
+    return "LOADED " + type(m.get_layer("sparse").kernel_initializer).__name__
+
+print("WITHOUT_IMPORT", load())
+import initcourse.keras_initializers
+print("WITH_IMPORT", load())
+"""
+
+
+def test_load_in_fresh_process(tmp_path):
+    model = _custom_model()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(path)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith("WITH"))
+    # Keras 3.15 does not import our module from the saved "module" field: loading fails without the import
+    assert lines["WITHOUT_IMPORT"].startswith("FAILED TypeError")
+    assert "Could not interpret initializer identifier" in lines["WITHOUT_IMPORT"]
+    assert "'registered_name': 'initcourse>" in lines["WITHOUT_IMPORT"]
+    # after `import initcourse.keras_initializers` it loads, without custom_objects
+    assert lines["WITH_IMPORT"] == "LOADED Sparse"
+
+
+# ---------------------------------------------------------------------------------------------- reinitialize
+
+
+def test_articles_assignment_after_build_changes_nothing():
+    model = _mlp()
+    before = _kernels(model)
+    for layer in model.layers[1:]:
+        layer.kernel_initializer = keras.initializers.HeNormal()  # what the source articles do
+    after = _kernels(model)
+    assert before.keys() == after.keys()
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name])
+
+
+def test_reinitialize_changes_exactly_the_requested_layers():
+    model = _mlp()
+    before = _kernels(model)
+    changed = ki.reinitialize(model, "he_normal", layers=["d1", 4, model.get_layer("d5")], seed=0)
+    assert changed == ["d1", "d3", "d5"]  # index 4 of model.layers is d3 (index 0 is the InputLayer)
+    after = _kernels(model)
+    for name in before:
+        same = np.array_equal(before[name], after[name])
+        assert same == (name not in changed), name
+    # get_config now tells the truth
+    assert model.get_layer("d1").get_config()["kernel_initializer"]["class_name"] == "HeNormal"
+    assert model.get_layer("d0").get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"
+
+
+def test_reinitialize_statistics_and_reproducibility():
+    model = _mlp(width=256, depth=3, d_in=256)
+    ki.reinitialize(model, "he_normal", seed=1)
+    kernels = _kernels(model)
+    for w in kernels.values():
+        assert abs(w.std() / np.sqrt(2 / 256) - 1) < 0.03
+        assert abs(w.mean()) < 0.01 * np.sqrt(2 / 256) * 10
+    assert not np.array_equal(kernels["d1"], kernels["d2"])  # each layer gets its own seed
+    other = _mlp(width=256, depth=3, d_in=256)
+    ki.reinitialize(other, "he_normal", seed=1)
+    for name, w in _kernels(other).items():
+        np.testing.assert_array_equal(w, kernels[name])
+    ki.reinitialize(other, keras.initializers.HeUniform(seed=99), seed=2)  # an instance works, re-seeded
+    w = _kernels(other)["d0"]
+    assert np.abs(w).max() <= np.sqrt(6 / 256) + 1e-6
+    assert abs(w.std() / np.sqrt(2 / 256) - 1) < 0.03
+
+
+def test_reinitialize_with_numpy_functions():
+    model = _mlp(width=128, depth=2, d_in=128)
+    ki.reinitialize(model, np_init.sparse, seed=0)
+    for layer in ki._kernel_layers(model):
+        assert isinstance(layer.kernel_initializer, ki.Sparse)  # mapped to our serializable class
+        assert np.all(np.count_nonzero(_np(layer.kernel), axis=0) == 15)
+    ki.reinitialize(model, functools.partial(np_init.sparse, nonzero=3), layers=["d0"], seed=0)
+    assert model.get_layer("d0").kernel_initializer.nonzero == 3
+    assert np.all(np.count_nonzero(_np(model.get_layer("d0").kernel), axis=0) == 3)
+    ki.reinitialize(model, np_init.he_normal, seed=0)
+    layer = model.get_layer("d1")
+    assert layer.kernel_initializer.get_config() == {"function": "he_normal", "kwargs": {},
+                                                     "seed": layer.kernel_initializer.seed}
+    w = _np(layer.kernel)
+    assert abs(w.std() / np.sqrt(2 / 128) - 1) < 0.05
+    # FromNumpy draws exactly what the numpy function draws with the same seed
+    expected = np_init.he_normal(w.shape, rng=np.random.default_rng(layer.kernel_initializer.seed))
+    np.testing.assert_array_equal(w, expected)
+    with pytest.raises(ValueError, match="function"):
+        ki.FromNumpy("he_nromal")
+
+
+def test_reinitialize_bias():
+    model = _mlp(depth=2)
+    for layer in ki._kernel_layers(model):
+        layer.bias.assign(np.ones(layer.bias.shape, dtype="float32"))
+    ki.reinitialize(model, "orthogonal", layers=["d0"], seed=0)
+    assert np.all(_np(model.get_layer("d0").bias) == 1)  # bias=None leaves biases
+    ki.reinitialize(model, "orthogonal", layers=["d0"], bias=keras.initializers.Constant(0.5), seed=0)
+    assert np.all(_np(model.get_layer("d0").bias) == 0.5)
+    assert np.all(_np(model.get_layer("d1").bias) == 1)
+    assert model.get_layer("d0").get_config()["bias_initializer"]["class_name"] == "Constant"
+
+
+def test_reinitialize_nested_models():
+    inner = keras.Sequential([keras.Input((16,)), keras.layers.Dense(16, name="inner_a"),
+                              keras.layers.Dense(16, name="inner_b")], name="inner")
+    inputs = keras.Input((16,))
+    out = keras.layers.Dense(4, name="head")(inner(inputs))
+    model = keras.Model(inputs, out)
+    before = _kernels(model)
+    assert set(before) == {"inner_a", "inner_b", "head"}
+    assert ki.reinitialize(model, "zeros", layers=["inner_b"]) == ["inner_b"]
+    assert np.all(_np(inner.get_layer("inner_b").kernel) == 0)
+    np.testing.assert_array_equal(_np(inner.get_layer("inner_a").kernel), before["inner_a"])
+    assert ki.reinitialize(model, "ones") == ["inner_a", "inner_b", "head"]
+    assert all(np.all(w == 1) for w in _kernels(model).values())
+    assert ki.reinitialize(model, "zeros", layers=["inner"]) == ["inner_a", "inner_b"]  # a nested model
+
+
+def test_reinitialize_errors():
+    model = _mlp(depth=2)
+    with pytest.raises(ValueError, match="no layer named 'd9'") as err:
+        ki.reinitialize(model, "he_normal", layers=["d9"])
+    assert "d0" in str(err.value) and "d1" in str(err.value)
+    with pytest.raises(ValueError, match="has no kernel"):
+        ki.reinitialize(model, "he_normal", layers=[0])  # the InputLayer
+    with pytest.raises(ValueError, match="out of range"):
+        ki.reinitialize(model, "he_normal", layers=[17])
+    with pytest.raises(ValueError, match="he_normal"):
+        ki.reinitialize(model, "he_nromal")
+    with pytest.raises(TypeError, match="layers"):
+        ki.reinitialize(model, "he_normal", layers="d0")
+    unbuilt = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="not built.*model.build"):
+        ki.reinitialize(unbuilt, "he_normal")
+    unbuilt(np.zeros((1, 3), dtype="float32"))  # calling it on data builds it
+    assert ki.reinitialize(unbuilt, "zeros") == [layer.name for layer in unbuilt.layers]
