@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from chapter_cells import colab_url, repository_url, setup_cell_source  # noqa: E402
+from chapter_cells import badge_markdown, colab_url, repository_url, setup_cell_source  # noqa: E402
 
 TOC = (ROOT / "_toc.yml").read_text(encoding="utf-8")
 TOC_REFS = re.findall(r"(?:file|root):\s*([\w./-]+)", TOC)
@@ -101,8 +101,9 @@ def test_title_and_colab_badge(nb_path):
     assert first["cell_type"] == "markdown"
     assert re.search(r"^# \d+\. ", text, flags=re.M) or re.search(r"^# ", text, flags=re.M), "no H1 title"
     assert "Open in Colab" in text, f"{nb_path.name}: the first cell must carry the Open in Colab badge"
-    assert f"({colab_url(nb_path.name)})" in text, (
-        f"{nb_path.name}: the badge must link to {colab_url(nb_path.name)} (repository.url in _config.yml)"
+    assert badge_markdown(nb_path.name) in text, (
+        f"{nb_path.name}: the badge must be the standard one linking to {colab_url(nb_path.name)} "
+        f"(repository.url in _config.yml); `python tools/execute.py` refreshes it"
     )
 
 

@@ -30,10 +30,28 @@ def colab_url(notebook: str, root: Path = ROOT) -> str:
 
 
 def badge_markdown(notebook: str, root: Path = ROOT) -> str:
-    """The "Open in Colab" badge as Markdown (inline SVG, works offline)."""
+    """The "Open in Colab" badge: an inline SVG image in a link, so it renders with no network.
+
+    Raw HTML rather than Markdown image syntax: markdown-it (the website's parser) only accepts
+    ``data:`` URLs of raster images, while Jupyter, Colab and the website all render this HTML.
+    """
     svg = (root / "book" / "_static" / "colab-badge.svg").read_bytes()
     data = base64.b64encode(svg).decode("ascii")
-    return f"[![Open in Colab](data:image/svg+xml;base64,{data})]({colab_url(notebook, root)})"
+    return (
+        f'<a href="{colab_url(notebook, root)}"><img src="data:image/svg+xml;base64,{data}" '
+        f'alt="Open in Colab"/></a>'
+    )
+
+
+BADGE_LINE = re.compile(r"^.*Open in Colab.*$", flags=re.M)
+
+
+def normalize_header(first_cell_source: str, notebook: str, root: Path = ROOT) -> str:
+    """Return the title cell's source with its badge line replaced by the current badge."""
+    badge = badge_markdown(notebook, root)
+    if BADGE_LINE.search(first_cell_source):
+        return BADGE_LINE.sub(lambda _m: badge, first_cell_source, count=1)
+    return first_cell_source.rstrip() + "\n\n" + badge
 
 
 def setup_cell_source(root: Path = ROOT) -> str:

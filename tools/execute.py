@@ -21,6 +21,8 @@ import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from chapter_cells import normalize_header, setup_cell_source  # noqa: E402
 
 
 def toc_notebooks(root: Path = ROOT) -> list[Path]:
@@ -36,6 +38,12 @@ def execute(path: Path, timeout: int = 600) -> float:
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    # Keep the standard header in step with repository.url (badge and Colab setup cell).
+    if nb.cells and nb.cells[0].cell_type == "markdown":
+        nb.cells[0].source = normalize_header(nb.cells[0].source, path.name)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if code and "google.colab" in code[0].source:
+        code[0].source = setup_cell_source()
     env_backup = dict(os.environ)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("PYTHONHASHSEED", "0")
