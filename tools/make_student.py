@@ -241,9 +241,19 @@ class StudentPreprocessor(Preprocessor):
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         cells = []
         stubs: list[str] = []
+        inside_gate = False
         for index, cell in enumerate(nb.cells):
             tags = _tags(cell)
-            if SOLUTION_TAG in tags:
+            # Everything between {solution-start} and {solution-end} is solution, tagged or not:
+            # a forgotten tag must never leak a model answer to students.
+            opens = bool(re.search(r"\{solution-start\}", cell.source))
+            closes = bool(re.search(r"\{solution-end\}", cell.source))
+            in_solution = SOLUTION_TAG in tags or inside_gate or opens or closes
+            if opens:
+                inside_gate = True
+            if closes:
+                inside_gate = False
+            if in_solution:
                 if cell.cell_type != "code":
                     continue
                 hint = cell.metadata.get("initcourse", {}).get("hint")
@@ -383,6 +393,32 @@ def check_student_notebook(student: NotebookNode, instructor: Optional[NotebookN
         student_lines = {line.strip() for line in text.splitlines()}
         for line in sorted(solution_body_lines(instructor) & student_lines):
             problems.append(f"solution code survives: {line!r}")
+    return problems
+
+
+def instructor_problems(nb: NotebookNode) -> list[str]:
+    """Convention problems of an instructor notebook (empty list: fine).
+
+    Every cell from a ``{solution-start}`` cell to its ``{solution-end}`` cell must carry the
+    ``solution`` tag, gates must be balanced, and each gate must follow an exercise.
+    """
+    problems = []
+    inside = False
+    for i, cell in enumerate(nb.cells):
+        opens = bool(re.search(r"\{solution-start\}", cell.source))
+        closes = bool(re.search(r"\{solution-end\}", cell.source))
+        if opens and inside:
+            problems.append(f"cell {i}: solution-start inside an open solution block")
+        if (inside or opens or closes) and SOLUTION_TAG not in _tags(cell):
+            problems.append(f"cell {i}: inside a solution block but not tagged {SOLUTION_TAG!r}")
+        if opens:
+            inside = True
+        if closes:
+            if not inside and not opens:
+                problems.append(f"cell {i}: solution-end without solution-start")
+            inside = False
+    if inside:
+        problems.append("a solution-start has no matching solution-end")
     return problems
 
 
