@@ -631,3 +631,281 @@ def test_exercises_module_does_not_import_tensorflow():
     code = "import sys, initcourse.exercises; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
+
+
+# ---------------------------------------------------------------------------------------------
+# Capstone graders (chapter 10): grade_initializer_choice, grade_layer_report, grade_training_run
+# ---------------------------------------------------------------------------------------------
+import functools as _functools  # noqa: E402
+import types as _types  # noqa: E402
+
+from initcourse.training import History as _History  # noqa: E402
+
+
+def _init_class(name, **attrs):
+    """A stand-in for a Keras initializer class (the graders only duck-type them)."""
+
+    def __init__(self, **kwargs):
+        for key, value in {**attrs, **kwargs}.items():
+            setattr(self, key, value)
+
+    return type(name, (), {"__init__": __init__})
+
+
+VarianceScaling = _init_class("VarianceScaling")
+HeNormal = _init_class("HeNormal", scale=2.0, mode="fan_in", distribution="truncated_normal")
+Orthogonal = _init_class("Orthogonal", gain=1.0)
+Zeros = _init_class("Zeros")
+
+CAPSTONE_ANSWER = {"relu": "he_normal", "tanh": "glorot_normal", "selu": "lecun_normal"}
+
+
+def choose_strings(block_activations):
+    chosen = {"embed": "lecun_normal", "residual_out": "zeros", "head": "glorot_uniform"}
+    chosen.update({a: CAPSTONE_ANSWER[a] for a in block_activations})
+    return chosen
+
+
+def choose_objects(block_activations):
+    """Objects instead of names, a depth-scaled residual branch, orthogonal tanh, zero head."""
+    n = len(block_activations)
+    per = {
+        "relu": HeNormal(),
+        "tanh": Orthogonal(),
+        "selu": VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal"),
+    }
+    chosen = {
+        "embed": "GlorotUniform",
+        "residual_out": VarianceScaling(scale=1.0 / n, mode="fan_in", distribution="truncated_normal"),
+        "head": Zeros(),
+    }
+    chosen.update({a: per[a] for a in block_activations})
+    return chosen
+
+
+def choose_with(**changes):
+    def fn(block_activations):
+        out = choose_strings(block_activations)
+        for key, value in changes.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = value(len(block_activations)) if callable(value) and not isinstance(value, type) else value
+        return out
+
+    return fn
+
+
+@pytest.mark.parametrize("fn", [choose_strings, choose_objects], ids=["names", "objects"])
+def test_capstone_choice_accepts_good_answers(fn, capsys):
+    result = ex.grade_initializer_choice(fn)
+    assert result.ok and result.exercise == "choose_initializers" and result.max_points == 11
+    assert capsys.readouterr().out.startswith("✓ choose_initializers: He for relu")
+
+
+FIXED_SCALE = VarianceScaling(scale=1.0 / 12, mode="fan_in", distribution="truncated_normal")
+
+
+@pytest.mark.parametrize(
+    "fn, pattern, failed_at",
+    [
+        (choose_with(relu="glorot_normal"), r"halves the second moment", "relu"),
+        (choose_with(relu="RandomNormal"), r"fixed scale that ignores the fan-in", "relu"),
+        (choose_with(tanh="he_uniform"), r"needs no factor 2", "tanh"),
+        (choose_with(selu="lecun_uniform"), r"uniform distribution.*normal weights", "selu"),
+        (choose_with(selu="he_normal"), r"He's factor 2.*SELU", "selu"),
+        (choose_with(selu=Orthogonal()), r"i\.i\.d\. normal weights", "selu"),
+        (choose_with(residual_out="glorot_uniform"), r"residual stream grows.*1/L = 0\.08333", "residual_out"),
+        (choose_with(residual_out=FIXED_SCALE), r"L = 48 blocks.*shrinks with the depth", "other depths"),
+        (choose_with(embed="zeros"), r"starts dead", "embed"),
+        (choose_with(embed="he_normal"), r"input projection is linear", "embed"),
+        (choose_with(head="he_normal"), r"overconfident", "head"),
+        (choose_with(head=None), r"no initializer for 'head'", "roles"),
+        (choose_with(gelu="he_normal"), r"unknown key\(s\) 'gelu'", "roles"),
+        (choose_with(tanh="not_an_initializer"), r"tanh: cannot interpret 'not_an_initializer'", "recognised"),
+        (lambda acts: [("relu", "he_normal")], r"returned a list; return a dict", "returns a dict"),
+        (lambda acts: None, r"forget the `return` statement", "returns a dict"),
+    ],
+)
+def test_capstone_choice_names_the_mistake(fn, pattern, failed_at):
+    with pytest.raises(ExerciseError, match=pattern) as info:
+        ex.grade_initializer_choice(fn)
+    assert info.value.check == failed_at
+    assert 0 <= len(info.value.passed) < info.value.total == 11
+
+
+def test_capstone_choice_partial_credit_and_stub():
+    grader = Grader()
+    item = grader.check("(a)", choose_with(relu="glorot_normal"), ex.grade_initializer_choice, points=4)
+    assert item.points == round(4 * 4 / 11, 2) and "halves the second moment" in item.message
+    stub = grader.check("(a) stub", not_implemented, ex.grade_initializer_choice, points=4)
+    assert stub.points == 0.0 and "not implemented yet" in stub.message and "hint: Use limit" in stub.message
+    with pytest.raises(ExerciseError) as info:
+        ex.grade_initializer_choice(not_implemented)
+    assert info.value.passed == ()
+
+
+# --- grade_layer_report: a duck-typed stand-in for a Keras model -------------------------------
+def _act(name):
+    fn = lambda z: z  # noqa: E731
+    fn.__name__ = name
+    return fn
+
+
+class FakeLayer:
+    def __init__(self, name, activation=None, kernel=True):
+        self.name = name
+        self.activation = None if activation is None else _act(activation)
+        self.kernel = np.ones((2, 2)) if kernel else None
+
+
+class FakeModel:
+    def __init__(self, layers):
+        self.layers = layers
+
+
+def fake_capstone(n_blocks=6):
+    acts = ("relu", "tanh", "selu")
+    layers = [FakeLayer("pixels", kernel=False), FakeLayer("embed", "linear")]
+    for b in range(1, n_blocks + 1):
+        act = acts[(b - 1) % 3]
+        layers += [FakeLayer(f"block{b:02d}_{act}", act), FakeLayer(f"block{b:02d}_out", "linear"), FakeLayer(f"block{b:02d}_add", kernel=False)]
+    return FakeModel(layers + [FakeLayer("head", "linear")])
+
+
+def measuring(factors=None):
+    """A correct report: each hidden layer's std is proportional to the batch's (0 on zeros)."""
+
+    def init_report(model, x):
+        names = ex.capstone_hidden_layers(model)
+        return {n: float(np.std(x)) * (factors or {}).get(n, 1.0) for n in names}
+
+    return init_report
+
+
+X = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+
+
+def grade_report(fn, build=fake_capstone, **kwargs):
+    return ex.grade_layer_report(fn, build, X, **kwargs)
+
+
+def test_capstone_hidden_layers_are_the_nonlinear_kernels():
+    names = ex.capstone_hidden_layers(fake_capstone(3))
+    assert names == ["block01_relu", "block02_tanh", "block03_selu"]
+    nested = FakeModel([FakeLayer("embed", "linear"), FakeModel([FakeLayer("inner_relu", "relu")])])
+    nested.layers[1].name = "sub"
+    assert ex.capstone_hidden_layers(nested) == ["inner_relu"]
+
+
+def test_capstone_report_passes_a_measured_report(capsys):
+    result = grade_report(measuring())
+    assert result.ok and result.passed[-1] == "late layers in range"
+    assert capsys.readouterr().out.startswith("✓ init_report: all 6 hidden layers have an activation std in [")
+
+
+@pytest.mark.parametrize(
+    "fn, pattern, passed",
+    [
+        (lambda m, x: {n: 1.0 for n in ex.capstone_hidden_layers(m)}, r"all-zero batch the report gives 1", 2),
+        (lambda m, x: dict(list(measuring()(m, x).items())[1:]), r"no entry for 'block01_relu'", 1),
+        (lambda m, x: {**measuring()(m, x), "embed": 1.0}, r"'embed' are not hidden layers", 1),
+        (lambda m, x: {**measuring()(m, x), "block01_relu": float("nan")}, r"finite number", 1),
+        (lambda m, x: [1.0], r"returned a list", 1),
+        (measuring({"block06_selu": 4.0}), r"1 of 6 hidden layers.*block06_selu.*residual stream", 5),
+        (measuring({"block03_selu": 3.0}), r"block03_selu.*lecun_normal", 4),
+        (measuring({"block01_relu": 0.1}), r"signal shrinks; use he_normal", 3),
+    ],
+)
+def test_capstone_report_names_the_mistake(fn, pattern, passed):
+    with pytest.raises(ExerciseError, match=pattern) as info:
+        grade_report(fn)
+    assert len(info.value.passed) == passed and info.value.total == 6
+
+
+def test_capstone_report_without_a_model_earns_nothing():
+    def build():
+        raise NotImplementedError("write choose_initializers first")
+
+    grader = Grader()
+    item = grader.check("(b)", measuring(), _functools.partial(ex.grade_layer_report, build=build, x=X), points=3)
+    assert item.points == 0.0 and "finish task (a) first" in item.message
+    stub = grader.check("(b) stub", not_implemented, _functools.partial(ex.grade_layer_report, build=fake_capstone, x=X), points=3)
+    assert stub.points == 0.0 and "not implemented yet" in stub.message
+
+
+def test_capstone_report_bad_arguments():
+    with pytest.raises(TypeError, match="build: expected a function"):
+        ex.grade_layer_report(measuring(), fake_capstone(), X)
+    with pytest.raises(ValueError, match="x: expected a batch of at least 2"):
+        ex.grade_layer_report(measuring(), fake_capstone, X[:1])
+    with pytest.raises(ValueError, match="low, high"):
+        ex.grade_layer_report(measuring(), fake_capstone, X, low=2.0, high=1.0)
+
+
+# --- grade_training_run: fake runs whose accuracy depends on the model -------------------------
+def trainer(accuracy, steps_taken=None, calls=None):
+    """A fake train_capstone: `accuracy[model]` after min(steps, steps_taken) steps."""
+
+    def train_capstone(model, data, steps):
+        if calls is not None:
+            calls.append(model)
+        n = steps if steps_taken is None else steps_taken
+        return _History(steps=[n // 2, n], loss=[1.0, 0.5], accuracy=[0.5, 0.9], test_loss=[1.0, 0.5], test_accuracy=[0.5, accuracy[model]])
+
+    return train_capstone
+
+
+def grade_run(fn, **kwargs):
+    options = dict(build=lambda: "chosen", data=_types.SimpleNamespace(), baseline_build=lambda: "default", budget=200, threshold=0.9)
+    options.update(kwargs)
+    return ex.grade_training_run(fn, **options)
+
+
+def test_capstone_training_passes_and_reports_both_runs(capsys):
+    calls = []
+    result = grade_run(trainer({"chosen": 0.95, "default": 0.1}, calls=calls))
+    assert result.ok and calls == ["chosen", "default"]
+    assert capsys.readouterr().out.strip() == (
+        "✓ train_capstone: test accuracy 0.950 after 200 steps (threshold 0.900); the default "
+        "initialization reaches 0.100 with the same training"
+    )
+    assert grade_run(trainer({"chosen": 0.95, "default": 0.955})).ok  # matching within the tolerance is enough
+
+
+@pytest.mark.parametrize(
+    "fn, pattern, passed",
+    [
+        (trainer({"chosen": 0.95, "default": 0.1}, steps_taken=500), r"took 500 steps; the budget is 200", 2),
+        (trainer({"chosen": 0.8, "default": 0.1}), r"0\.800 after 200 steps is below the threshold 0\.900", 3),
+        (trainer({"chosen": float("nan"), "default": 0.1}), r"diverged \(NaN\)", 3),
+        (trainer({"chosen": 0.92, "default": 0.97}), r"default initialization reaches 0\.970, yours 0\.920", 4),
+        (lambda model, data, steps: None, r"returned None: return the History", 1),
+        (lambda model, data, steps: {"acc": 1.0}, r"without recorded steps", 1),
+    ],
+)
+def test_capstone_training_names_the_mistake(fn, pattern, passed):
+    with pytest.raises(ExerciseError, match=pattern) as info:
+        grade_run(fn)
+    assert len(info.value.passed) == passed and info.value.total == 5
+
+
+def test_capstone_training_skips_the_baseline_until_needed_and_stubs_earn_nothing():
+    calls = []
+    with pytest.raises(ExerciseError):
+        grade_run(trainer({"chosen": 0.5, "default": 0.1}, calls=calls))
+    assert calls == ["chosen"]  # the default run is only trained for the last check
+
+    def build():
+        raise NotImplementedError("hint")
+
+    with pytest.raises(ExerciseError, match="finish task \\(a\\) first") as info:
+        grade_run(trainer({"chosen": 0.95, "default": 0.1}), build=build)
+    assert info.value.passed == ()
+    with pytest.raises(ExerciseError, match="not implemented yet") as info:
+        grade_run(not_implemented)
+    assert info.value.passed == ()
+    with pytest.raises(ValueError, match="budget: expected an int >= 1"):
+        grade_run(trainer({}), budget=0)
+    with pytest.raises(TypeError, match="baseline_build: expected a function"):
+        grade_run(trainer({}), baseline_build="default")
