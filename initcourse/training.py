@@ -518,6 +518,9 @@ def train(
 
     seed_everything(seed)
     opt = make_optimizer(optimizer, learning_rate)
+    if not opt.built:
+        # Create the optimizer's slots now, not inside the traced step (which would trace it twice).
+        opt.build(model.trainable_variables)
     loss_fn = _loss_for(data)
     classification = data.n_classes is not None
     x_spec = tf.TensorSpec((None, *data.x_train.shape[1:]), tf.float32)

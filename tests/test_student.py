@@ -460,3 +460,27 @@ def test_untagged_cell_inside_a_gate_never_reaches_students():
     assert any("not tagged" in p for p in _ms.instructor_problems(nb))
     student = _ms.make_student_notebook(nb)
     assert "secret" not in "\n".join(c.source for c in student.cells)
+
+
+def test_student_capstone_runs_and_scores_zero(tmp_path):
+    """The student capstone runs top to bottom with every task unimplemented and scores 0 points.
+
+    Its graded cells call the notebook's own `grade(...)`, so the stub-versus-checker pairs above do
+    not cover it: run the whole student notebook on a fresh kernel instead.
+    """
+    from nbclient import NotebookClient
+
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "10_capstone.ipynb"
+    if not source.exists():
+        pytest.skip("no capstone notebook")
+    student = _ms.make_student_notebook(source)
+    assert _ms.check_student_notebook(student, _nbf.read(source, as_version=4)) == []
+    NotebookClient(student, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(source.parent)}}).execute()
+    text = "".join(
+        o.get("text", "") for c in student.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    total = re.search(r"^Total\s+([\d.]+)\s*/\s*([\d.]+)", text, flags=re.M)
+    assert total, "the points summary was not printed"
+    assert float(total.group(1)) == 0.0 and float(total.group(2)) > 0
+    assert "NotImplementedError" in text or "not implemented" in text.lower()
