@@ -23,6 +23,9 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: must be a non-empty str, got {name!r}")
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        # numpy 2 prints scalars as `np.float64(0.5)`, which the book's format specs cannot parse
+        value = value.item()
     mimebundle, metadata = format_display_data(value)
     prefix = "" if display else GLUE_PREFIX
     metadata = dict(metadata)
