@@ -383,7 +383,8 @@ def layer_stats(
     Parameters
     ----------
     model : keras.Model
-        A built model (Sequential, functional or with nested models).
+        A Keras model (Sequential, functional or with nested models). A model that is not built
+        yet (e.g. a Sequential without ``keras.Input``) is built by calling it on ``x``.
     x : array_like
         A batch (>= 2 examples) shaped like the model input.
     y : array_like or None
@@ -400,7 +401,7 @@ def layer_stats(
     Raises
     ------
     ValueError
-        ``x`` does not match the model input, the model is not built, or ``saturation`` is
+        ``x`` does not match the model input (or cannot build a model that is not built), or ``saturation`` is
         out of range.
     """
     import keras
@@ -408,11 +409,17 @@ def layer_stats(
 
     if not isinstance(model, keras.Model):
         raise TypeError(f"model: expected a keras.Model, got {type(model).__name__}")
-    if not model.built:
-        raise ValueError("model: not built; call it on a batch or give it an Input first")
     if isinstance(saturation, bool) or not isinstance(saturation, (int, float)) or not 0.5 < saturation < 1.0:
         raise ValueError(f"saturation: expected a number in (0.5, 1), got {saturation!r}")
     x_arr = _check_x(model, x)
+    if not model.built:  # e.g. a Sequential without keras.Input: build it on the batch
+        try:
+            model(tf.constant(x_arr), training=False)
+        except Exception as err:
+            raise ValueError(
+                f"x: the model {model.name!r} is not built, and calling it on x of shape {x_arr.shape} to build "
+                f"it failed ({type(err).__name__}: {err}); give x the shape the model expects"
+            ) from err
     layers = [layer for layer in _leaf_layers(model) if _selected(layer)]
     if not layers:
         raise ValueError("model: has no layer with weights or activation to report")

@@ -2,7 +2,8 @@
 
 Every function takes a ``shape`` in the Keras layout (dense kernel ``(fan_in_dim, units)``, convolution
 kernel ``(*kernel_size, in_channels, out_channels)``) and returns a **new** array of that shape,
-``float32`` unless ``dtype=`` says otherwise. Random initializers take ``rng``: ``None`` (fresh
+``float32`` unless ``dtype=`` says otherwise; an empty shape (``()``, or one with a zero or negative
+dimension) is a ``ValueError`` naming ``shape``. Random initializers take ``rng``: ``None`` (fresh
 entropy), an ``int`` seed (the same seed always gives the same array) or a
 :class:`numpy.random.Generator` (which advances, so two calls give two different arrays).
 
@@ -68,6 +69,23 @@ _MODES: tuple[str, ...] = ("fan_in", "fan_out", "fan_avg")
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
+def _shape(shape: ShapeLike) -> tuple[int, ...]:
+    """Validate ``shape`` (see :func:`initcourse._utils.as_shape`) and reject the empty shape ``()``.
+
+    An initializer fills a weight array; ``()`` (and ``[]``) describes no array dimension at all, so
+    it is a ``ValueError`` naming ``shape``, like a shape with a zero dimension (an empty array).
+    Use ``(1,)`` for a single number. (:func:`initcourse.theory.compute_fans` does accept ``()``, like
+    Keras's ``compute_fans``.)
+    """
+    dims = as_shape(shape)
+    if len(dims) == 0:
+        raise ValueError(
+            f"shape: got the empty shape {shape!r}; an initializer needs at least one dimension, "
+            "e.g. (units,) for a bias or (fan_in, units) for a dense kernel"
+        )
+    return dims
+
+
 def _as_float_dtype(dtype: DTypeLike) -> np.dtype:
     try:
         dt = np.dtype(dtype)
@@ -127,12 +145,12 @@ def _truncated_standard_normal(size: int, rng: np.random.Generator) -> np.ndarra
 # --------------------------------------------------------------------------------------------------
 def zeros(shape: ShapeLike, *, dtype: DTypeLike = np.float32) -> np.ndarray:
     """Return an array of zeros (Keras ``Zeros``; the default bias initializer of ``Dense``)."""
-    return np.zeros(as_shape(shape), dtype=_as_float_dtype(dtype))
+    return np.zeros(_shape(shape), dtype=_as_float_dtype(dtype))
 
 
 def ones(shape: ShapeLike, *, dtype: DTypeLike = np.float32) -> np.ndarray:
     """Return an array of ones (Keras ``Ones``)."""
-    return np.ones(as_shape(shape), dtype=_as_float_dtype(dtype))
+    return np.ones(_shape(shape), dtype=_as_float_dtype(dtype))
 
 
 def constant(shape: ShapeLike, value: float, *, dtype: DTypeLike = np.float32) -> np.ndarray:
@@ -147,7 +165,7 @@ def constant(shape: ShapeLike, value: float, *, dtype: DTypeLike = np.float32) -
         If ``value`` is not a finite real number.
     """
     v = _check_finite(value, "value")
-    return np.full(as_shape(shape), v, dtype=_as_float_dtype(dtype))
+    return np.full(_shape(shape), v, dtype=_as_float_dtype(dtype))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,7 +185,7 @@ def random_uniform(
     ValueError
         If ``limit`` is not a finite number > 0.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     a = check_positive(limit, "limit")
     gen = as_rng(rng)
     return _finish(gen.uniform(-a, a, size=dims), dims, dtype)
@@ -187,7 +205,7 @@ def random_normal(
     ValueError
         If ``stddev`` is not a finite number > 0.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     s = check_positive(stddev, "stddev")
     gen = as_rng(rng)
     return _finish(gen.normal(0.0, s, size=dims), dims, dtype)
@@ -240,7 +258,7 @@ def variance_scaling(
     ValueError
         If ``scale`` is not > 0, or ``mode`` / ``distribution`` is unknown.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale: must be a finite number > 0, got {scale!r}")
     check_choice(mode, "mode", _MODES)
@@ -331,7 +349,7 @@ def orthogonal(
     ValueError
         If the shape has rank < 2 or ``gain`` is not a finite number > 0.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     rows, cols = _matrix_dims(dims, "orthogonal")
     g = check_positive(gain, "gain")
     q = _orthogonal_matrix(rows, cols, as_rng(rng))
@@ -346,7 +364,7 @@ def identity(shape: ShapeLike, *, gain: float = 1.0, dtype: DTypeLike = np.float
     ValueError
         If the shape is not 2-D or ``gain`` is not a finite real number.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     if len(dims) != 2:
         raise ValueError(f"shape: identity needs a 2-D shape, got {dims!r} of rank {len(dims)}")
     g = _check_finite(gain, "gain")
@@ -383,7 +401,7 @@ def sparse(
     TypeError
         If ``nonzero`` is not an int.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     rows, cols = _matrix_dims(dims, "sparse")
     if isinstance(nonzero, bool) or not isinstance(nonzero, numbers.Integral):
         raise TypeError(f"nonzero: expected an int >= 1, got {nonzero!r}")
@@ -582,7 +600,7 @@ def wavelet(
         An unknown wavelet, a non-orthogonal one (e.g. ``"bior2.2"``), an odd size or one not divisible
         by ``2**level``, ``level < 1``, rank < 2, or ``gain`` not > 0.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     n_in, n_out = _matrix_dims(dims, "wavelet")
     w = _check_wavelet(wavelet)
     g = check_positive(gain, "gain")
@@ -619,7 +637,7 @@ def delta_orthogonal(
     ValueError
         If the shape has rank < 3, ``in > out``, or ``gain`` is not > 0.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     if len(dims) < 3:
         raise ValueError(
             f"shape: delta_orthogonal needs a convolution kernel (*kernel_size, in, out) of rank >= 3, got {dims!r}"
@@ -651,12 +669,28 @@ def zero_hadamard(shape: ShapeLike, *, dtype: DTypeLike = np.float32) -> np.ndar
     dimensions would stay unused :cite:`zhao2022zero`. Deterministic. Returns the Keras-layout
     transpose, shape ``(in, out)``.
 
+    Note
+    ----
+    **Identical units in an expanding layer.** Sylvester's construction is
+    :math:`H_p = \\begin{pmatrix} H_{p/2} & H_{p/2} \\\\ H_{p/2} & -H_{p/2} \\end{pmatrix}`, so row
+    :math:`j + p/2` of :math:`H_p` equals row :math:`j` on the first :math:`p/2` columns. Hence when
+    ``fan_in`` :math:`\\le p/2` (with :math:`p = 2^{\\lceil \\log_2 \\text{fan\\_out} \\rceil}`), units
+    :math:`j` and :math:`j + p/2` (columns of the Keras kernel) receive identical incoming weights and
+    compute the same function at initialization; only different *outgoing* weights can later tell
+    them apart. More precisely, since :math:`(H_p)_{ac} = (-1)^{\\mathrm{popcount}(a \\wedge c)}`, units
+    :math:`a` and :math:`b` coincide exactly when :math:`a \\equiv b \\pmod{2^{\\lceil \\log_2
+    \\text{fan\\_in} \\rceil}}`, so an expanding layer has :math:`\\min(\\text{fan\\_out},
+    2^{\\lceil \\log_2 \\text{fan\\_in} \\rceil})` distinct units (e.g. ``(64, 256)``: 64 distinct
+    units, each repeated 4 times). With ``fan_in`` :math:`> p/2` all units differ. This is a property
+    of ZerO's Algorithm 1 as specified (and of the authors' code), not of this implementation; it is
+    checked in ``tests/test_initializers.py``.
+
     Raises
     ------
     ValueError
         If the shape is not 2-D.
     """
-    dims = as_shape(shape)
+    dims = _shape(shape)
     if len(dims) != 2:
         raise ValueError(f"shape: zero_hadamard needs a 2-D shape (in, out), got {dims!r} of rank {len(dims)}")
     n, m = dims  # Keras (in, out) -> PyTorch W is (m, n) = (out, in)

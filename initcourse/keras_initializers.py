@@ -54,6 +54,7 @@ from initcourse._utils import as_shape, check_choice  # noqa: E402
 __all__ = [
     "KERAS_BUILTINS",
     "CUSTOM",
+    "ALIASES",
     "NAMES",
     "Sparse",
     "Wavelet",
@@ -181,7 +182,7 @@ class Wavelet(_NumpyInitializer):
     wavelet : str
         PyWavelets name of an orthogonal wavelet, e.g. ``"db4"`` or ``"haar"``.
     level : int or None
-        Decomposition level (``None``: the maximum).
+        Decomposition level (``None``: chosen as in :func:`initcourse.initializers.wavelet`).
     gain : float
         Multiplies the orthogonal matrix.
     seed : int or None
@@ -297,7 +298,23 @@ CUSTOM: dict[str, type] = {
 """Names :func:`get` maps to our own serializable classes."""
 
 NAMES: tuple[str, ...] = tuple(KERAS_BUILTINS) + tuple(CUSTOM)
-"""Every name :func:`get` accepts."""
+"""The canonical names :func:`get` accepts (it also accepts the :data:`ALIASES`)."""
+
+ALIASES: dict[str, type] = {
+    **{cls.__name__: cls for cls in (*KERAS_BUILTINS.values(), *CUSTOM.values())},
+    "normal": keras.initializers.RandomNormal,
+    "uniform": keras.initializers.RandomUniform,
+    "zero": keras.initializers.Zeros,
+    "one": keras.initializers.Ones,
+}
+"""Other spellings :func:`get` accepts, as ``keras.initializers.get`` does: the class names
+(``"HeNormal"``, ``"GlorotUniform"``, ``"Sparse"``, ...) and Keras's aliases ``"normal"``,
+``"uniform"``, ``"zero"`` and ``"one"``."""
+
+
+def _lookup(name: str) -> Optional[type]:
+    """The initializer class for ``name`` (a canonical name or an alias), or ``None``."""
+    return KERAS_BUILTINS.get(name) or CUSTOM.get(name) or ALIASES.get(name)
 
 
 def get(name: InitializerLike, **kwargs: Any) -> Any:
@@ -307,7 +324,8 @@ def get(name: InitializerLike, **kwargs: Any) -> Any:
     ----------
     name : str, keras.initializers.Initializer, Initializer subclass or callable
         A name from :data:`NAMES` (Keras's own class for :data:`KERAS_BUILTINS`, ours for
-        :data:`CUSTOM`); an Initializer instance or any other callable is returned as is; an
+        :data:`CUSTOM`) or one of the :data:`ALIASES` (class names such as ``"HeNormal"``, as
+        ``keras.initializers.get`` accepts them); an Initializer instance or any other callable is returned as is; an
         Initializer subclass is instantiated with ``kwargs``.
     **kwargs
         Constructor arguments with the class's own names (Keras: ``seed``, ``gain``, ``scale``,
@@ -339,7 +357,7 @@ def get(name: InitializerLike, **kwargs: Any) -> Any:
             f"name: expected an initializer name, a keras Initializer or a callable, "
             f"got {type(name).__name__} {name!r}"
         )
-    cls = KERAS_BUILTINS.get(name) or CUSTOM.get(name)
+    cls = _lookup(name)
     if cls is None:
         close = difflib.get_close_matches(name.lower(), NAMES, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -440,7 +458,7 @@ def _is_numpy_initializer(fn: Any) -> bool:
 def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> Any:
     """A Keras initializer (or Keras-compatible callable) for one layer, seeded with ``seed``."""
     if isinstance(initializer, str):
-        cls = KERAS_BUILTINS.get(initializer) or CUSTOM.get(initializer)
+        cls = _lookup(initializer)
         if cls is None:
             get(initializer)  # raises the ValueError with the list of names
         takes_seed = "seed" in inspect.signature(cls.__init__).parameters

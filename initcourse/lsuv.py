@@ -103,6 +103,24 @@ def _check_x(model: Any, x: Any) -> Union[np.ndarray, list[np.ndarray]]:
     return arrays if many else arrays[0]
 
 
+def _build_on(model: Any, x: Any) -> None:
+    """Build a model that has no weights yet (e.g. a Sequential without ``keras.Input``) by calling it on ``x``."""
+    try:
+        model(x, training=False)
+    except Exception as err:
+        shapes = [np.shape(a) for a in x] if isinstance(x, list) else np.shape(x)
+        raise ValueError(
+            f"x: the model {getattr(model, 'name', model)!r} is not built, and calling it on x of shape {shapes} "
+            f"to build it failed ({type(err).__name__}: {err}); give x the shape the model expects"
+        ) from err
+    unbuilt = [layer.name for layer in lsuv_layers(model) if not layer.built]
+    if unbuilt:
+        raise ValueError(
+            f"model: layers {unbuilt} of {getattr(model, 'name', model)!r} are still not built after calling "
+            "the model on x (are they used in its call?); build them first"
+        )
+
+
 def _pre_activation(model: Any, layer: Any, x: Any) -> np.ndarray:
     """The input of ``layer.activation`` (= x·W + b) when ``model`` is run on ``x`` (inference mode)."""
 
@@ -156,7 +174,8 @@ def lsuv(
     Parameters
     ----------
     model : keras.Model
-        A built model (Sequential, functional or subclassed; nested models are searched).
+        A Keras model (Sequential, functional or subclassed; nested models are searched). A model
+        that is not built yet (e.g. a Sequential without ``keras.Input``) is built by calling it on ``x``.
     x : array_like or list of array_like
         One batch of inputs (at least 2 examples), shaped like ``model.inputs``. Standardize it:
         the author's benchmark (ducha-aiki/caffenet-benchmark, "Why input var=1 for LSUV is so
@@ -180,7 +199,8 @@ def lsuv(
     Raises
     ------
     ValueError
-        The model has no Dense/Conv layer or is not built; ``x`` does not match ``model.inputs``;
+        The model has no Dense/Conv layer; ``x`` does not match ``model.inputs`` (or, for a model
+        that is not built yet, calling the model on ``x`` to build it fails);
         ``tol <= 0``; ``max_iter < 1``.
 
     Warns
@@ -195,12 +215,9 @@ def lsuv(
             f"model: {getattr(model, 'name', model)!r} has no Dense or Conv1D/Conv2D/Conv3D layer, so LSUV "
             f"has nothing to rescale (layers: {[type(layer).__name__ for layer in _all_layers(model)]})"
         )
-    if not getattr(model, "built", False) or not all(layer.built for layer in layers):
-        raise ValueError(
-            f"model: {model.name!r} is not built, so its kernels do not exist yet; build it first "
-            "(keras.Input as first layer, model.build(input_shape), or call it once on a batch: model(x[:1]))"
-        )
     x = _check_x(model, x)
+    if not getattr(model, "built", False) or not all(layer.built for layer in layers):
+        _build_on(model, x)
 
     seeds = np.random.default_rng(seed if seed is not None else random.randint(1, int(1e9))).integers(
         1, 2**31 - 1, size=len(layers)

@@ -81,6 +81,7 @@ QUANTITY_LABELS = {
     "act_mean": "mean of activations",
     "act_std": "std of activations",
     "saturated": "fraction saturated",
+    "grad_mean": "mean of gradient wrt pre-activations",
     "grad_std": "std of gradient wrt pre-activations",
     "weight_grad_std": "std of weight gradient",
 }
@@ -148,6 +149,7 @@ def layer_histograms(
     bins: int = 60,
     axes: Optional[Union[np.ndarray, Sequence[Axes]]] = None,
     label: Optional[str] = None,
+    ax: Optional[Union[Axes, np.ndarray, Sequence[Axes]]] = None,
 ) -> np.ndarray:
     """One histogram per layer of the values in ``activations`` (a grid of panels).
 
@@ -165,6 +167,9 @@ def layer_histograms(
         ``label``; default: a new figure with up to 3 panels per row.
     label : str, optional
         Legend label of this set of histograms (a legend is drawn in the first panel).
+    ax : Axes or array of Axes, optional
+        The same as ``axes`` (the name the other helpers use); a single Axes serves one shown layer.
+        Give ``ax`` or ``axes``, not both.
 
     Returns
     -------
@@ -175,6 +180,10 @@ def layer_histograms(
     if isinstance(activations, np.ndarray) or not isinstance(activations, Sequence) or len(activations) == 0:
         raise TypeError(f"activations: expected a non-empty list of per-layer arrays, got {type(activations).__name__}")
     bins = _check_bins(bins)
+    if ax is not None:
+        if axes is not None:
+            raise ValueError("ax: give either ax or axes (the same thing), not both")
+        axes = [ax] if isinstance(ax, Axes) else ax
     n = len(activations)
     if layers is None:
         idx = _default_layers(n)

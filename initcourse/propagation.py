@@ -29,6 +29,7 @@ spectra of Saxe et al. and Pennington et al. :cite:`saxe2014exact,pennington2017
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -42,6 +43,11 @@ from scipy.special import erf, expit
 
 from initcourse import initializers as _initializers
 from initcourse._utils import RngLike, as_rng, check_choice, check_positive
+
+try:  # ships with scikit-learn (a dependency); optional here
+    from threadpoolctl import threadpool_limits as _threadpool_limits
+except ImportError:  # pragma: no cover - without it BLAS keeps its default number of threads
+    _threadpool_limits = None
 
 __all__ = [
     "ACTIVATIONS",
@@ -192,9 +198,13 @@ class PropagationResult:
     act_mean, act_std : numpy.ndarray
         The same for the activations :math:`x_l = \\phi(h_l)`.
     saturated : numpy.ndarray
-        Fraction of entries of :math:`x_l` in saturation (:data:`SATURATION_RULES`).
-    grad_std : numpy.ndarray or None
-        Standard deviation of :math:`\\delta_l = \\partial\\mathcal L/\\partial h_l` (``None`` if ``backward=False``).
+        Fraction of entries of :math:`x_l` in saturation (:data:`SATURATION_RULES`). The rules are
+        thresholds on :math:`x_l = \\phi(h_l)` or on :math:`\\phi'(h_l)`, i.e. on the pre-activation
+        :math:`h_l` lying in the flat part of :math:`\\phi`, where the unit passes almost no gradient
+        back (the gradient :math:`\\delta_{l}` is multiplied by :math:`\\phi'(h_l)`).
+    grad_mean, grad_std : numpy.ndarray or None
+        Mean and standard deviation of :math:`\\delta_l = \\partial\\mathcal L/\\partial h_l` (``None`` if
+        ``backward=False``).
     weight_grad_std : numpy.ndarray or None
         Standard deviation of the entries of :math:`\\partial\\mathcal L/\\partial W_l = x_{l-1}^\\top\\delta_l / B`.
     activations : list of numpy.ndarray or None
@@ -212,6 +222,7 @@ class PropagationResult:
     grad_std: Optional[Array] = None
     weight_grad_std: Optional[Array] = None
     activations: Optional[list[Array]] = field(default=None, repr=False)
+    grad_mean: Optional[Array] = None
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
         "preact_mean",
@@ -219,6 +230,7 @@ class PropagationResult:
         "act_mean",
         "act_std",
         "saturated",
+        "grad_mean",
         "grad_std",
         "weight_grad_std",
     )
@@ -344,6 +356,20 @@ def _resolve_widths(widths: Optional[Sequence[int]], depth: Optional[int], width
     return [n] * (d + 1)
 
 
+def _single_threaded_blas() -> contextlib.AbstractContextManager:
+    """A context in which numpy's BLAS uses one thread (a no-op without ``threadpoolctl``).
+
+    The products of :func:`simulate` are small (e.g. 512 × 256 by 256 × 256) and run back to back:
+    on a machine whose cores are busy with other work, multi-threaded OpenBLAS spends its time
+    waiting for threads and is several times *slower* than one thread (measured: 90 such products
+    took 1.4 s with the default threads on a loaded 2-core machine, 0.14 s with one). One thread
+    also makes the numbers independent of the machine's core count.
+    """
+    if _threadpool_limits is None:
+        return contextlib.nullcontext()
+    return _threadpool_limits(limits=1, user_api="blas")
+
+
 def _check_float_dtype(dtype: DTypeLike) -> np.dtype:
     try:
         dt = np.dtype(dtype)
@@ -425,6 +451,11 @@ def simulate(
     With He initialization and ReLU the activation scale stays put; with Glorot it shrinks by about
     :math:`1/\\sqrt2` per layer :cite:`glorot2010understanding,he2015delving`.
 
+    Speed: 30 layers of width 256 with a batch of 512, forward and backward, take about 0.3 s on
+    one CPU core. The matrix products run with single-threaded BLAS (via ``threadpoolctl``), which
+    is much faster than multi-threaded BLAS on a busy machine and makes the numbers independent of
+    the number of cores.
+
     Parameters
     ----------
     widths : sequence of int, optional
@@ -485,6 +516,27 @@ def simulate(
     dt = _check_float_dtype(dtype)
     gen = as_rng(rng)
 
+    with _single_threaded_blas():
+        return _simulate(ws, activation, phi, dphi, draw, init_name, bias_std, batch, input_std,
+                         keep_activations, backward, dt, gen)
+
+
+def _simulate(
+    ws: list[int],
+    activation: str,
+    phi: Callable[[Array], Array],
+    dphi: Callable[[Array], Array],
+    draw: Callable[[tuple[int, int], np.random.Generator], Array],
+    init_name: str,
+    bias_std: float,
+    batch: int,
+    input_std: float,
+    keep_activations: bool,
+    backward: bool,
+    dt: np.dtype,
+    gen: np.random.Generator,
+) -> PropagationResult:
+    """The computation of :func:`simulate`, on validated arguments."""
     n_layers = len(ws) - 1
     stats = {k: np.empty(n_layers) for k in ("preact_mean", "preact_std", "act_mean", "act_std", "saturated")}
     x = gen.normal(0.0, input_std, size=(batch, ws[0])).astype(dt)
@@ -512,12 +564,14 @@ def simulate(
             kept.append(x_next)
         x = x_next
 
-    grad_std = weight_grad_std = None
+    grad_mean = grad_std = weight_grad_std = None
     if backward:
+        grad_mean = np.empty(n_layers)
         grad_std = np.empty(n_layers)
         weight_grad_std = np.empty(n_layers)
         delta = gen.standard_normal((batch, ws[-1])).astype(dt)
         for i in range(n_layers - 1, -1, -1):
+            grad_mean[i] = delta.mean(dtype=np.float64)
             grad_std[i] = delta.std(dtype=np.float64)
             weight_grad_std[i] = (inputs[i].T @ delta).std(dtype=np.float64) / batch
             if i > 0:
@@ -527,6 +581,7 @@ def simulate(
         widths=ws,
         activation=activation,
         initializer=init_name,
+        grad_mean=grad_mean,
         grad_std=grad_std,
         weight_grad_std=weight_grad_std,
         activations=kept if keep_activations else None,

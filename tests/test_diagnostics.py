@@ -162,6 +162,19 @@ def test_plot_returns_two_log_axes():
     plt.close("all")
 
 
+def test_unbuilt_sequential_is_built_on_x():
+    # a Sequential without keras.Input gets its weights on its first call: layer_stats builds it on x
+    model = keras.Sequential([keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(4, name="top")])
+    assert not model.built
+    stats = diagnostics.layer_stats(model, X)
+    assert model.built and [r["layer"] for r in stats.rows] == [layer.name for layer in model.layers]
+    first = np.tanh(X @ np.asarray(model.layers[0].kernel) + np.asarray(model.layers[0].bias))
+    assert stats.rows[0]["out_std"] == pytest.approx(float(first.std()), rel=1e-4)
+    with pytest.raises(ValueError, match=r"x: .*not built"):
+        conv = keras.Sequential([keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)])
+        diagnostics.layer_stats(conv, X)
+
+
 def test_bad_input():
     model = _mlp(1, "relu", "he_normal")
     with pytest.raises(ValueError, match="x"):

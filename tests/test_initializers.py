@@ -49,7 +49,7 @@ def test_constants():
     assert np.array_equal(I.ones(5), np.ones(5))
     c = I.constant((2, 3), 0.25)
     assert c.shape == (2, 3) and np.all(c == 0.25)
-    assert I.zeros(()).shape == ()
+    assert I.zeros((1,)).shape == (1,)  # a single number: shape (1,); the empty shape () is refused
 
 
 def test_random_uniform_limit_and_variance():
@@ -479,6 +479,50 @@ def test_dtype_keyword_and_new_array(name):
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("name", I.NAMES)
+@pytest.mark.parametrize("empty", [(), []])
+def test_empty_shape_is_a_value_error_naming_shape(name, empty):
+    # the contract: "empty shapes raise ValueError naming the parameter" (Keras would return a scalar)
+    fn = I.get(name)
+    extra = {"value": 0.5} if name == "constant" else {}
+    with pytest.raises(ValueError, match=r"shape.*empty shape"):
+        fn(empty, **extra)
+
+
+def _sylvester(p: int) -> np.ndarray:
+    """H_p by the recursion H_2p = [[H, H], [H, -H]] (independent of scipy.linalg.hadamard)."""
+    h = np.ones((1, 1))
+    while h.shape[0] < p:
+        h = np.block([[h, h], [h, -h]])
+    return h
+
+
+@pytest.mark.parametrize(
+    "fan_in, fan_out",
+    [(1, 5), (3, 5), (4, 6), (4, 8), (5, 8), (6, 7), (8, 16), (9, 16), (64, 256), (100, 256), (129, 256)],
+)
+def test_zero_hadamard_identical_units_when_fan_in_is_at_most_half_of_p(fan_in, fan_out):
+    # the docstring's note: with p = 2**ceil(log2 fan_out), units j and j + p/2 coincide iff
+    # fan_in <= p/2; in general units a, b coincide iff a = b mod 2**ceil(log2 fan_in)
+    w = I.zero_hadamard((fan_in, fan_out)).astype(np.float64)
+    p = 2 ** math.ceil(math.log2(fan_out))
+    assert np.allclose(w, _sylvester(p)[:fan_out, :fan_in].T / math.sqrt(p))
+    half = p // 2
+    pairs_equal = [np.array_equal(w[:, j], w[:, j + half]) for j in range(fan_out - half)]
+    assert pairs_equal and all(pairs_equal) == (fan_in <= half) and any(pairs_equal) == (fan_in <= half)
+    distinct = len({tuple(col) for col in np.round(w.T, 12)})
+    period = 2 ** math.ceil(math.log2(fan_in))
+    assert distinct == min(fan_out, period)
+    for a in range(fan_out):
+        for b in range(fan_out):
+            assert np.array_equal(w[:, a], w[:, b]) == (a % period == b % period)
+
+
+def test_zero_hadamard_units_all_differ_when_not_expanding():
+    w = I.zero_hadamard((8, 5))  # fan_out <= fan_in: partial identity, one input per unit
+    assert len({tuple(col) for col in w.T}) == 5
 
 
 def test_get_returns_every_function():

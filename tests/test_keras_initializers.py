@@ -87,6 +87,29 @@ def test_get_accepts_instances_classes_and_callables():
     assert isinstance(made, ki.Wavelet) and made.wavelet == "haar"
 
 
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("HeNormal", keras.initializers.HeNormal),
+        ("GlorotUniform", keras.initializers.GlorotUniform),
+        ("TruncatedNormal", keras.initializers.TruncatedNormal),
+        ("normal", keras.initializers.RandomNormal),
+        ("uniform", keras.initializers.RandomUniform),
+        ("zero", keras.initializers.Zeros),
+        ("one", keras.initializers.Ones),
+        ("Sparse", ki.Sparse),
+        ("DeltaOrthogonal", ki.DeltaOrthogonal),
+    ],
+)
+def test_get_accepts_the_spellings_keras_accepts(name, cls):
+    # keras.initializers.get("HeNormal") works; so does ours, with the same (Keras's own) class
+    assert type(ki.get(name)) is cls
+    if name in ("HeNormal", "GlorotUniform", "normal", "uniform", "zero", "one", "TruncatedNormal"):
+        assert type(keras.initializers.get(name)) is cls
+    made = ki.get("HeNormal", seed=3)
+    assert made.seed == 3
+
+
 def test_get_unknown_name_lists_names_and_suggests():
     with pytest.raises(ValueError, match="he_normal") as err:
         ki.get("he_norml")

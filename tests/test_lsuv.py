@@ -145,9 +145,20 @@ def test_errors(batch):
     no_dense = keras.Sequential([keras.Input((4, 4)), keras.layers.Flatten(), keras.layers.Dropout(0.1)])
     with pytest.raises(ValueError, match="no Dense or Conv"):
         lsuv(no_dense, np.zeros((8, 4, 4), dtype="float32"))
-    unbuilt = keras.Sequential([keras.layers.Dense(4)])
-    with pytest.raises(ValueError, match="not built"):
-        lsuv(unbuilt, batch)
+    unbuilt = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"x: .*not built.*\(256, 32\)"):
+        lsuv(unbuilt, batch)  # calling a Conv2D net on (batch, 32) vectors cannot build it
+
+
+def test_unbuilt_sequential_is_built_on_x(batch):
+    # keras.Sequential without keras.Input has no weights until its first call: lsuv builds it on x
+    model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
+    assert not model.built
+    report = lsuv(model, batch, tol=0.1, max_iter=10)
+    assert model.built and [r["name"] for r in report] == [layer.name for layer in model.layers]
+    h = batch @ _np(model.layers[0].kernel) + _np(model.layers[0].bias)
+    assert abs(h.var() - 1.0) < 0.1
+    assert all(r["converged"] for r in report)
 
 
 class _Boom(keras.layers.Layer):

@@ -76,6 +76,22 @@ def test_layer_histograms_grid_and_overlay():
     assert _legend_texts(axes[0]) == ["He", "Glorot"]
 
 
+def test_layer_histograms_takes_ax_like_the_other_helpers():
+    acts = [np.linspace(-1, 1, 50), np.linspace(-2, 2, 50)]
+    axes = plotting.layer_histograms(acts, ax=None)  # ax=None: a new figure, as for every helper
+    assert axes.size == 2 and all(isinstance(a, Axes) for a in axes)
+    again = plotting.layer_histograms(acts, ax=axes, label="second")
+    assert all(a is b for a, b in zip(again, axes)) and all(len(a.patches) == 2 for a in axes)
+    fig, single = plt.subplots()
+    one = plotting.layer_histograms(acts, layers=[1], ax=single)  # one Axes for one shown layer
+    assert one.size == 1 and one[0] is single and single.get_xlabel() == "layer 2"
+    with pytest.raises(ValueError, match="ax"):
+        plotting.layer_histograms(acts, ax=axes, axes=axes)
+    with pytest.raises(ValueError, match="axes"):
+        plotting.layer_histograms(acts, ax=single)  # two layers, one Axes
+    plt.close(fig)
+
+
 def test_layer_histograms_default_subset_and_chosen_layers():
     acts = [np.full((4, 4), float(i)) for i in range(30)]
     axes = plotting.layer_histograms(acts)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from initcourse import propagation as prop
 from initcourse.initializers import he_normal, orthogonal, random_normal
@@ -173,6 +173,42 @@ def test_initializer_callables_and_names():
     np.testing.assert_allclose(no_rng.act_std, no_rng.act_std[0])  # identity weights
     ident = prop.simulate(depth=2, width=8, initializer="identity", activation="linear", rng=0)
     np.testing.assert_allclose(ident.act_std, no_rng.act_std[:2], rtol=1e-6)
+
+
+def test_gradient_mean_and_std_of_every_layer():
+    # the backward statistics include the mean of dL/dh: the top gradient is N(0, 1), so its mean
+    # over 64 x 256 entries is within a few 1/sqrt(64 * 256) of 0, and a linear net keeps it centred
+    r = prop.simulate(depth=6, width=256, batch_size=64, initializer="orthogonal", activation="linear", rng=0)
+    assert r.grad_mean.shape == r.grad_std.shape == (6,)
+    assert np.all(np.abs(r.grad_mean) < 5 / math.sqrt(64 * 256))
+    np.testing.assert_allclose(r.grad_std, 1.0, rtol=0.05)
+    assert "grad_mean" in r.as_table().splitlines()[0] and "grad_mean" in r.to_dict()
+    # the top layer's gradient is the random g_L itself: its mean is the mean of that draw
+    gen = np.random.default_rng(0)  # replay simulate's draws: x_0, the six kernels, then g_L
+    gen.normal(0.0, 1.0, size=(64, 256))
+    for _ in range(6):
+        prop._initializers.orthogonal((256, 256), rng=gen)
+    g_top = gen.standard_normal((64, 256)).astype(np.float32)
+    assert r.grad_mean[-1] == pytest.approx(float(g_top.mean(dtype=np.float64)), abs=1e-9)
+    none = prop.simulate(depth=2, width=8, rng=0, backward=False)
+    assert none.grad_mean is None
+
+
+def test_simulate_runs_blas_single_threaded():
+    # multi-threaded OpenBLAS is many times slower on a busy machine; simulate limits it to one
+    # thread for its own duration and restores the caller's setting afterwards
+    seen = []
+
+    def recording_init(shape, rng=None):
+        seen.append([info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"])
+        return he_normal(shape, rng=rng)
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+        prop.simulate(depth=3, width=16, batch_size=8, initializer=recording_init, rng=0)
+        after = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    assert seen and all(threads == [1] * len(threads) for threads in seen)
+    assert after == before
 
 
 def test_time_30_layers_width_256_batch_512():
