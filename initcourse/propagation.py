@@ -436,6 +436,7 @@ def simulate(
     backward: bool = True,
     activation_param: Optional[float] = None,
     dtype: DTypeLike = np.float32,
+    bias_variance: Optional[float] = None,
 ) -> PropagationResult:
     """Simulate a deep fully connected net at initialization, forward and backward (float64 numpy).
 
@@ -486,6 +487,9 @@ def simulate(
     dtype : numpy float dtype
         Precision of the simulated net: ``float32`` (the default, as in Keras; twice as fast) or
         ``float64``. The statistics are always accumulated in float64.
+    bias_variance : float, optional
+        The bias variance :math:`\sigma_b^2` of mean-field theory, as an alternative to ``bias_std``
+        (``bias_std = sqrt(bias_variance)``); give one or the other.
 
     Returns
     -------
@@ -508,6 +512,12 @@ def simulate(
     phi, dphi = activation_functions(activation, activation_param)
     draw, init_name = _resolve_initializer(initializer)
     bias_std = _check_nonneg(bias_std, "bias_std")
+    if bias_variance is not None:
+        if bias_std != 0.0:
+            raise ValueError(
+                f"bias_variance: give either bias_std ({bias_std!r}) or bias_variance ({bias_variance!r}), not both"
+            )
+        bias_std = float(np.sqrt(_check_nonneg(bias_variance, "bias_variance")))
     batch = _check_int(batch_size, "batch_size")
     input_std = check_positive(input_std, "input_std")
     for flag, fname in ((keep_activations, "keep_activations"), (backward, "backward")):

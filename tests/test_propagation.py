@@ -304,3 +304,15 @@ def test_propagation_does_not_import_tensorflow():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bias_variance_is_an_alternative_to_bias_std():
+    from initcourse.propagation import simulate
+
+    a = simulate(depth=4, width=32, initializer="glorot_normal", activation="tanh", bias_std=0.3, rng=5)
+    b = simulate(depth=4, width=32, initializer="glorot_normal", activation="tanh", bias_variance=0.09, rng=5)
+    np.testing.assert_allclose(a.act_std, b.act_std, rtol=1e-6)
+    with pytest.raises(ValueError, match="bias_variance"):
+        simulate(depth=2, width=8, bias_std=0.1, bias_variance=0.01, rng=0)
+    with pytest.raises(ValueError, match="bias_variance"):
+        simulate(depth=2, width=8, bias_variance=-1.0, rng=0)
