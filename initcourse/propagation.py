@@ -488,7 +488,7 @@ def simulate(
         Precision of the simulated net: ``float32`` (the default, as in Keras; twice as fast) or
         ``float64``. The statistics are always accumulated in float64.
     bias_variance : float, optional
-        The bias variance :math:`\sigma_b^2` of mean-field theory, as an alternative to ``bias_std``
+        The bias variance :math:`\\sigma_b^2` of mean-field theory, as an alternative to ``bias_std``
         (``bias_std = sqrt(bias_variance)``); give one or the other.
 
     Returns
