@@ -18,9 +18,7 @@ import datetime as dt
 import json
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -140,7 +138,7 @@ def render_page(
 # Execution times
 
 How long each chapter takes to run top to bottom on a fresh Python kernel, as measured by
-`make timings` (`tools/timings.py`, which runs a temporary copy of each chapter listed in the
+`make timings` (`tools/timings.py`, which runs each chapter listed in the
 table of contents). The budget: every chapter under {chapter_budget:.0f} s, and the whole book
 under {book_budget / 60:.0f} minutes ({book_budget:.0f} s), on a {BUDGET_CORES}-core CPU.
 
@@ -183,20 +181,20 @@ def chapter_title(nb: nbformat.NotebookNode, fallback: str) -> str:
 
 
 def time_chapter(path: Path, timeout: int = 600, root: Path = ROOT) -> Timing:
-    """Run a temporary copy of the notebook at ``path`` on a fresh kernel; return its wall time."""
+    """Run the notebook at ``path`` on a fresh kernel, in memory; return its wall time."""
     nb = nbformat.read(path, as_version=4)
     rel = path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(root) else str(path)
     title = chapter_title(nb, path.stem)
     env_backup = dict(os.environ)
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    workdir = Path(tempfile.mkdtemp(prefix="initcourse-timing-"))
     try:
-        shutil.copy2(path, workdir / path.name)
-        copy = nbformat.read(workdir / path.name, as_version=4)
+        # Executed in memory (the notebook file is never written), in the chapter's own folder so
+        # that relative paths resolve exactly as they do for a reader.
+        copy = nbformat.read(path, as_version=4)
         ep = ExecutePreprocessor(timeout=timeout, kernel_name="python3", allow_errors=False)
         start = time.perf_counter()
-        ep.preprocess(copy, {"metadata": {"path": str(workdir)}})
+        ep.preprocess(copy, {"metadata": {"path": str(path.resolve().parent)}})
         return Timing(rel, title, time.perf_counter() - start)
     except Exception as exc:  # a failing chapter is reported, the others still run
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
@@ -204,7 +202,6 @@ def time_chapter(path: Path, timeout: int = 600, root: Path = ROOT) -> Timing:
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
