@@ -33,6 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from initcourse.keras_initializers import _all_layers  # noqa: E402  (every layer, nested models expanded)
+
 __all__ = ["LSUV_LAYER_TYPES", "lsuv", "lsuv_layers"]
 
 LSUV_LAYER_TYPES: tuple[type, ...] = (
@@ -50,16 +52,6 @@ class _Captured(Exception):
     Keras re-creates exceptions raised inside ``Layer.call`` (``e.__class__(message)``) to add
     argument information, so the value travels in a closure, not on the exception.
     """
-
-
-def _all_layers(model: Any) -> list[Any]:
-    """Every layer of ``model``, nested models expanded depth-first, in model order."""
-    out: list[Any] = []
-    for layer in getattr(model, "layers", []):
-        out.append(layer)
-        if getattr(layer, "layers", None):
-            out.extend(_all_layers(layer))
-    return out
 
 
 def lsuv_layers(model: Any) -> list[Any]:
