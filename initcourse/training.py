@@ -256,15 +256,20 @@ def build_mlp(
                     name=f"dense_{i + 1}",
                 )
             )
-    layers.append(
-        keras.layers.Dense(
-            n_classes,
-            kernel_initializer=resolve_initializer(out_init, seed=seed, layer_index=depth),
-            bias_initializer=resolve_initializer(bias_initializer, seed=seed, layer_index=depth),
-            name="output",
-        )
-    )
+    layers.append(_output_layer(n_classes, out_init, bias_initializer, seed=seed, layer_index=depth))
     return keras.Sequential(layers, name=name or f"mlp_depth{depth}_width{width}")
+
+
+def _output_layer(n_classes: int, kernel_init: Any, bias_init: Any, *, seed: Optional[int], layer_index: int) -> Any:
+    """The logits layer shared by :func:`build_mlp` and :func:`build_cnn` (no activation: from_logits)."""
+    import keras
+
+    return keras.layers.Dense(
+        n_classes,
+        kernel_initializer=resolve_initializer(kernel_init, seed=seed, layer_index=layer_index),
+        bias_initializer=resolve_initializer(bias_init, seed=seed, layer_index=layer_index),
+        name="output",
+    )
 
 
 def build_cnn(
@@ -323,14 +328,7 @@ def build_cnn(
             )
         )
     layers.append(keras.layers.GlobalAveragePooling2D(name="pool"))
-    layers.append(
-        keras.layers.Dense(
-            n_classes,
-            kernel_initializer=resolve_initializer(out_init, seed=seed, layer_index=depth),
-            bias_initializer=resolve_initializer(bias_initializer, seed=seed, layer_index=depth),
-            name="output",
-        )
-    )
+    layers.append(_output_layer(n_classes, out_init, bias_initializer, seed=seed, layer_index=depth))
     return keras.Sequential(layers, name=name or f"cnn_depth{depth}_filters{filters}")
 
 
