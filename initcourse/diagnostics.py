@@ -193,8 +193,9 @@ class LayerStats:
             more = f" and {len(sat_rows) - 3} more" if len(sat_rows) > 3 else ""
             out.append(
                 f"saturated outputs (|a| near the bounds) at {pct}{more}: the derivative is ~0 there, "
-                f"so these units pass almost no gradient; the weights are too large for this activation "
-                f"(use glorot_normal)"
+                f"so these units pass almost no gradient; the pre-activations are too large: check the "
+                f"kernel scale (glorot_normal or lecun_normal for tanh/sigmoid) and the scale of the "
+                f"layer's input (e.g. a residual stream that grows with depth)"
             )
         ratios = [
             r for r in self.rows if r["grad_weight_ratio"] is not None and np.isfinite(r["grad_weight_ratio"])
