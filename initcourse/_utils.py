@@ -65,7 +65,15 @@ def check_positive(value: float, name: str) -> float:
 
 
 def check_choice(value: str, name: str, allowed: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise ``ValueError`` listing them."""
+    """Return ``value`` if it is one of ``allowed``.
+
+    A value that is not a ``str`` is a ``TypeError``, any other value a ``ValueError``; both list
+    the allowed values.
+    """
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name}: expected a str, one of {', '.join(map(repr, allowed))}; got {type(value).__name__} {value!r}"
+        )
     if value not in allowed:
         raise ValueError(f"{name}: got {value!r}; allowed values are {', '.join(map(repr, allowed))}")
     return value

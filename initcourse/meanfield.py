@@ -142,11 +142,6 @@ _HOMOGENEOUS_SLOPE = {"relu": 0.5, "linear": 1.0}
 # Argument checks and quadrature
 # --------------------------------------------------------------------------------------------
 def _check_nonlinearity(nonlinearity: str) -> str:
-    if not isinstance(nonlinearity, str):
-        raise TypeError(
-            f"nonlinearity: expected a str, one of {', '.join(map(repr, NONLINEARITIES))}; "
-            f"got {type(nonlinearity).__name__} {nonlinearity!r}"
-        )
     return check_choice(nonlinearity, "nonlinearity", NONLINEARITIES)
 
 

@@ -301,11 +301,6 @@ def _fmt(value: float, digits: int) -> str:
 # Argument handling
 # --------------------------------------------------------------------------------------------
 def _check_activation(activation: str) -> str:
-    if not isinstance(activation, str):
-        raise TypeError(
-            f"activation: expected a str, one of {', '.join(map(repr, ACTIVATIONS))}; "
-            f"got {type(activation).__name__} {activation!r}"
-        )
     return check_choice(activation, "activation", ACTIVATIONS)
 
 
