@@ -133,3 +133,40 @@ def test_chapter_anatomy(nb_path):
 def test_kernelspec_is_python3(nb_path):
     ks = load(nb_path).get("metadata", {}).get("kernelspec", {})
     assert ks.get("name") == "python3", f"{nb_path.name}: kernelspec {ks!r}"
+
+
+UNCOMPARED = "# NBVAL_IGNORE_OUTPUT"
+#: At most this share of a chapter's code cells may leave their text out of nbval's comparison.
+MAX_UNCOMPARED_SHARE = 0.10
+
+
+def test_uncompared_cells_are_rare_and_assert_their_claim(nb_path):
+    """Cells whose text differs across CPUs (one training run's numbers) are marked with
+    ``# NBVAL_IGNORE_OUTPUT`` on their first line; they are at most 10% of the chapter's code
+    cells, and each checks its claim with an ``assert`` (or a ``check_``/``assert_`` helper)."""
+    cells = code_cells(load(nb_path))
+    marked = [i for i, c in enumerate(cells) if UNCOMPARED in src(c)]
+    for i in marked:
+        text = src(cells[i])
+        assert text.lstrip().startswith(UNCOMPARED), (
+            f"{nb_path.name}: code cell {i}: put {UNCOMPARED} on the cell's first line"
+        )
+        assert re.search(r"\bassert\b|\bassert_\w+\(|\bcheck_\w+\(", text), (
+            f"{nb_path.name}: code cell {i} is left out of the output comparison but asserts "
+            "nothing; its claim must be an assert"
+        )
+    allowed = int(MAX_UNCOMPARED_SHARE * len(cells))
+    assert len(marked) <= allowed, (
+        f"{nb_path.name}: {len(marked)} of {len(cells)} code cells carry {UNCOMPARED} "
+        f"(cells {marked}); at most {allowed} (10%) may. Print rounded aggregates over seeds "
+        "instead of one run's numbers."
+    )
+
+
+def uncompared_counts() -> dict[str, tuple[int, int]]:
+    """``{notebook: (uncompared cells, code cells)}``, for the closing notes and timings page."""
+    out = {}
+    for path in NOTEBOOKS:
+        cells = code_cells(load(path))
+        out[path.name] = (sum(UNCOMPARED in src(c) for c in cells), len(cells))
+    return out
