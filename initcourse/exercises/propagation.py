@@ -1,0 +1,189 @@
+"""Chapters 1 and 4: signal propagation (``forward_std`` simulation, ``variance_recursion`` of mean-field theory)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .core import CheckResult, _g, _one_blas_thread, _seeding, _Session
+
+__all__ = ["check_forward_std", "check_variance_recursion"]
+
+
+# --------------------------------------------------------------------------------------------
+# Mean-field variance recursion
+# --------------------------------------------------------------------------------------------
+def _recursion(q0: float, sw2: float, sb2: float, depth: int, act: str, first_linear: bool = False) -> np.ndarray:
+    out, q = [], q0
+    for layer in range(depth):
+        factor = 0.5 if (act == "relu" and not (first_linear and layer == 0)) else 1.0
+        q = sw2 * factor * q + sb2
+        out.append(q)
+    return np.array(out)
+
+
+def check_variance_recursion(fn: Callable[[float, float, float, int, str], Sequence[float]]) -> CheckResult:
+    """Check ``fn(q0, sigma_w2, sigma_b2, depth, activation) -> array of length depth``.
+
+    The mean-field length map :cite:`poole2016exponential` for the pre-activations
+    :math:`h^l = W^l\\,\\phi(h^{l-1}) + b^l` of an infinitely wide network, starting from
+    :math:`q^0 = \\mathrm{Var}(h^0)`:
+
+    .. math:: q^l = \\sigma_w^2\\,\\mathbb{E}[\\phi(h^{l-1})^2] + \\sigma_b^2, \\qquad l = 1, \\dots, \\text{depth},
+
+    with the closed forms :math:`\\mathbb{E}[\\phi^2] = q^{l-1}` for ``"linear"`` and
+    :math:`q^{l-1}/2` for ``"relu"`` :cite:`he2015delving`. Return :math:`[q^1, \\dots, q^{\\text{depth}}]`.
+    """
+    cases = [
+        ("linear", (1.5, 0.9, 0.05, 8, "linear")),
+        ("relu", (1.0, 1.5, 0.1, 8, "relu")),
+        ("relu at He", (1.0, 2.0, 0.0, 10, "relu")),
+    ]
+    s = _Session("variance_recursion", fn, ("called", "length") + tuple(c[0] for c in cases))
+    for i, (label, args) in enumerate(cases):
+        q0, sw2, sb2, depth, act = args
+        call = f"variance_recursion(q0={q0}, sigma_w2={sw2}, sigma_b2={sb2}, depth={depth}, activation={act!r})"
+        out = s.call(*args)
+        if i == 0:
+            s.step("length")
+        try:
+            q = np.asarray(out, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            s.fail(f"{call} returned {out!r}; return a sequence of numbers")
+        want = _recursion(*args)
+        if q.size == depth + 1 and math.isclose(float(q[0]), q0):
+            s.fail(f"{call} returned {depth + 1} values starting with q0; return only q¹ … q^depth (length depth = {depth})")
+        if q.size != depth:
+            s.fail(f"{call} returned {q.size} values; expected one per layer, length depth = {depth}")
+        if i == 0:
+            s.step(label)
+        if np.allclose(q, want, rtol=1e-6, atol=1e-12):
+            if i + 1 < len(cases):
+                s.step(cases[i + 1][0])
+            continue
+        msg = f"{call} returned q = [{', '.join(_g(v) for v in q[:3])}, …]; expected [{', '.join(_g(v) for v in want[:3])}, …]"
+        alternatives = [
+            (_recursion(q0, sw2, sb2, depth, "linear"), ": ReLU keeps half the second moment, E[relu(h)²] = q/2: multiply by ½"),
+            (_recursion(q0, sw2, 0.0, depth, act), ": you forgot to add sigma_b2"),
+            (_recursion(q0, sw2**2, sb2, depth, act), ": sigma_w2 is already the variance σ_w²; do not square it"),
+            (_recursion(q0, math.sqrt(sw2), sb2, depth, act), ": multiply by sigma_w2 = σ_w² itself, not its square root"),
+            (_recursion(q0, sw2, sb2, depth, act, first_linear=True),
+             ": q0 is the variance of the pre-activations h⁰, so the activation applies from the first step: q¹ = σ_w² q⁰/2 + σ_b²"),
+            (_recursion(q0, sw2, sb2**2, depth, act), ": sigma_b2 is already the variance σ_b²; do not square it"),
+        ]
+        for alt, why in alternatives:
+            if not np.allclose(alt, want, rtol=1e-6) and np.allclose(q, alt, rtol=1e-6, atol=1e-12):
+                msg += why
+                break
+        s.fail(msg)
+    return s.success("linear and relu recursions, bias and length all correct")
+
+
+# --------------------------------------------------------------------------------------------
+# Forward-pass simulation
+# --------------------------------------------------------------------------------------------
+_ACTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda h: h,
+    "relu": lambda h: np.maximum(h, 0.0),
+    "tanh": np.tanh,
+}
+_BATCH = 256
+
+
+def _simulate(depth: int, width: int, init_std: float, act: str, rng: np.random.Generator, variant: str = "") -> np.ndarray:
+    phi = _ACTS[act]
+    x = rng.standard_normal((_BATCH, width))
+    out = []
+    for _ in range(depth):
+        w = rng.normal(0.0, init_std, size=(width, width))
+        if variant == "act first":
+            h = phi(x) @ w
+            x = h
+        else:
+            h = x @ w
+            x = phi(h)
+        out.append((h if variant == "pre" else x).std())
+    return np.log(np.array(out))
+
+
+def check_forward_std(fn: Callable[[int, int, float, str, np.random.Generator], np.ndarray]) -> CheckResult:
+    """Check ``fn(depth, width, init_std, activation, rng) -> array of length depth``.
+
+    The numpy forward pass the chapter simulates: an input batch
+    ``x = rng.standard_normal((256, width))``; for each of ``depth`` layers draw
+    ``W = rng.normal(0, init_std, size=(width, width))`` (no bias) and set ``x = act(x @ W)``
+    with ``act`` one of ``"linear"``, ``"relu"``, ``"tanh"``; return ``np.std(x)`` after every layer.
+    Compared in log scale with 12 reference simulations, within 6 of their standard deviations
+    :cite:`glorot2010understanding`.
+    """
+    with _one_blas_thread():
+        return _check_forward_std(fn)
+
+
+def _check_forward_std(fn: Callable[..., Any]) -> CheckResult:
+    configs = [
+        ("relu, He std", (12, 128, math.sqrt(2.0 / 128), "relu")),
+        ("relu, LeCun std", (12, 128, math.sqrt(1.0 / 128), "relu")),
+        ("tanh", (8, 64, math.sqrt(1.0 / 64), "tanh")),
+        ("linear, growing", (6, 64, 1.5 / math.sqrt(64), "linear")),
+    ]
+    s = _Session("forward_std", fn, ("called", "length") + tuple(c[0] for c in configs) + ("seeding",))
+    for i, (label, args) in enumerate(configs):
+        depth, width, init_std, act = args
+        call = f"forward_std(depth={depth}, width={width}, init_std={init_std:.4g}, activation={act!r}, rng)"
+        out = s.call(depth, width, init_std, act, np.random.default_rng(5))
+        if i == 0:
+            s.step("length")
+        try:
+            got = np.asarray(out, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            s.fail(f"{call} returned {out!r}; return an array of numbers")
+        if got.size == depth + 1:
+            s.fail(f"{call} returned {depth + 1} values; return one std per layer (length depth = {depth}), without the input")
+        if got.size != depth:
+            s.fail(f"{call} returned {got.size} values; expected one std per layer, length depth = {depth}")
+        if not np.all(np.isfinite(got)) or np.any(got <= 0):
+            s.fail(f"{call} returned non-positive or non-finite stds: [{', '.join(_g(v) for v in got[:4])}, …]")
+        if i == 0:
+            s.step(label)
+
+        def reference(variant: str = "", std: float = init_std, a: str = act) -> tuple[np.ndarray, np.ndarray]:
+            runs = np.array([_simulate(depth, width, std, a, np.random.default_rng(900 + k), variant) for k in range(12)])
+            return runs.mean(axis=0), 6.0 * runs.std(axis=0) + 0.02
+
+        mean, tol = reference()
+        log_got = np.log(got)
+        if np.all(np.abs(log_got - mean) <= tol):
+            if i + 1 < len(configs):
+                s.step(configs[i + 1][0])
+            continue
+        want = np.exp(mean)
+        msg = (
+            f"{call} returned stds [{', '.join(_g(v) for v in got[:3])}, …, {_g(got[-1])}]; a reference "
+            f"simulation gives [{', '.join(_g(v) for v in want[:3])}, …, {_g(want[-1])}]"
+        )
+        alternatives = [
+            (("", math.sqrt(init_std), act), ": init_std is the standard deviation of the weights; you used it as the variance"),
+            (("", init_std / math.sqrt(width), act), ": init_std is already the std of each weight; do not divide by √width again"),
+            (("pre", init_std, act), ": return the std of the activations act(x @ W), not of the pre-activations x @ W"),
+            (("act first", init_std, act), ": each layer computes x = act(x @ W): multiply first, then apply the activation"),
+            (("", init_std, "linear"), f": you did not apply the activation {act!r}"),
+        ]
+        for (variant, std, a), why in alternatives:
+            if variant == "act first" and act == "linear":
+                continue
+            if a == act and variant == "" and math.isclose(std, init_std):
+                continue
+            alt_mean, alt_tol = reference(variant, std, a)
+            if np.all(np.abs(log_got - alt_mean) <= alt_tol) and not np.all(np.abs(alt_mean - mean) <= tol):
+                msg += why
+                break
+        else:
+            msg += " (see the docstring for the exact forward pass: batch of 256 N(0, 1) inputs, no bias, std after each layer)"
+        s.fail(msg)
+    s.step("seeding")
+    _seeding(s, lambda r: s.call(4, 32, 0.2, "tanh", r))
+    return s.success("per-layer stds match the reference simulation for relu, tanh and linear nets; seeding correct")
