@@ -193,15 +193,44 @@ def gaussian_expectation(f: Callable[[Array], Array], n: int = N_QUAD) -> float:
     return float(np.dot(w, f(z)))
 
 
+#: Above this variance, ``phi(sqrt(q) z)`` (and ``phi'``) change over a fraction of a unit of
+#: ``z``: 100 Gauss-Hermite nodes, spaced about 0.2 apart near 0, no longer resolve them (the
+#: zero-bias sigmoid's critical point came out as 114 instead of 103). A fine uniform grid does.
+Q_FINE = 4.0
+_MAX_FINE_1D = 8001
+_MAX_FINE_2D = 801
+
+
+@lru_cache(maxsize=64)
+def _fine_grid(n: int) -> tuple[Array, Array]:
+    """Trapezoid nodes on [-10, 10] with standard-normal probability weights (sum to 1)."""
+    z = np.linspace(-10.0, 10.0, n)
+    w = np.exp(-0.5 * z * z)
+    w[[0, -1]] *= 0.5
+    return z, w / w.sum()
+
+
+def _grid(q: float, max_points: int) -> tuple[Array, Array]:
+    """Nodes and weights for E_z[f(sqrt(q) z)]: Gauss-Hermite for q <= Q_FINE, else a trapezoid
+    grid with spacing min(0.05, 0.2 / sqrt(q)) in z (0.2 in units of the pre-activation),
+    which is exponentially accurate for these smooth, Gaussian-weighted integrands."""
+    if q <= Q_FINE:
+        return _nodes(N_QUAD)
+    dz = min(0.05, 0.2 / math.sqrt(q))
+    n = min(max_points, 2 * math.ceil(10.0 / dz) + 1)
+    return _fine_grid(n)
+
+
 def _expect_sq(phi: _Fn, q: float) -> float:
     """E[phi(sqrt(q) z)^2]."""
     s = math.sqrt(q)
-    return gaussian_expectation(lambda z: phi(s * z) ** 2)
+    z, w = _grid(q, _MAX_FINE_1D)
+    return float(np.dot(w, phi(s * z) ** 2))
 
 
 def _pair_expectation(f: _Fn, g: _Fn, c: float, q: float) -> float:
     """E[f(u1) g(u2)] with u1, u2 jointly Gaussian, variances q and correlation c (2-D quadrature)."""
-    z, w = _nodes(N_QUAD)
+    z, w = _grid(q, _MAX_FINE_2D)
     s = math.sqrt(q)
     u1 = s * z  # indexed by z1
     u2 = s * (c * z[:, None] + math.sqrt(max(0.0, 1.0 - c * c)) * z[None, :])  # [z1, z2]
@@ -580,7 +609,8 @@ def depth_scales(sigma_w2: float, sigma_b2: float, nonlinearity: str = "tanh") -
     q = _finite_q_star(sigma_w2, sigma_b2, nonlinearity)
     phi, dphi, d2phi, _ = _NONLIN[nonlinearity]
     s = math.sqrt(q)
-    slope_q = sigma_w2 * gaussian_expectation(lambda z: dphi(s * z) ** 2 + phi(s * z) * d2phi(s * z))
+    z, w = _grid(q, _MAX_FINE_1D)
+    slope_q = sigma_w2 * float(np.dot(w, dphi(s * z) ** 2 + phi(s * z) * d2phi(s * z)))
     return _xi(slope_q), _xi(_chi_c(sigma_w2, sigma_b2, nonlinearity))
 
 
@@ -597,9 +627,19 @@ def depth_scale(sigma_w2: float, sigma_b2: float, nonlinearity: str = "tanh") ->
 def critical_sigma_w2(sigma_b2: float, nonlinearity: str = "tanh") -> float:
     """The weight variance on the edge of chaos: the root of :math:`\\chi_1(\\sigma_w^2, \\sigma_b^2) = 1`.
 
-    Solved with :func:`scipy.optimize.brentq`. For ReLU the answer is 2 for every
-    :math:`\\sigma_b^2` (:math:`\\chi_1 = \\sigma_w^2/2`), for linear 1; for tanh it grows with
-    :math:`\\sigma_b^2` (1 at :math:`\\sigma_b^2 = 0`) :cite:`poole2016exponential,schoenholz2017deep`.
+    * Closed forms where they exist :cite:`poole2016exponential,schoenholz2017deep`: for ReLU
+      :math:`\\chi_1 = \\sigma_w^2/2`, so 2 for every :math:`\\sigma_b^2` (He et al.'s rule); for
+      linear 1; for an odd :math:`\\phi` (tanh, erf) at :math:`\\sigma_b^2 = 0` the fixed point is
+      :math:`q^* = 0` up to the transition, where :math:`\\chi_1 = \\sigma_w^2 \\phi'(0)^2`, so
+      :math:`\\sigma_w^2 = 1/\\phi'(0)^2`: 1 for tanh, :math:`\\pi/4` for erf
+      (:math:`\\phi'(0) = 2/\\sqrt{\\pi}`).
+    * Otherwise (tanh or erf with bias, sigmoid): a bracket :math:`[lo, hi]` with
+      :math:`\\chi_1(lo) < 1 \\le \\chi_1(hi)` is found by doubling, then
+      :func:`scipy.optimize.brentq` runs to a relative tolerance of :math:`10^{-10}`. If it does not
+      converge (:math:`\\chi_1` is computed through the fixed point :math:`q^*`, itself a root, so
+      the function carries round-off), plain bisection of the same bracket finishes the job; it
+      cannot fail on a bracketed root. The zero-bias sigmoid's critical point is about 103 (a
+      weight variance of 103/fan_in): sigmoid's slope is at most 1/4 and its output is not centred.
 
     Raises
     ------
@@ -608,6 +648,11 @@ def critical_sigma_w2(sigma_b2: float, nonlinearity: str = "tanh") -> float:
     """
     sigma_b2 = _check_nonneg(sigma_b2, "sigma_b2")
     nonlinearity = _check_nonlinearity(nonlinearity)
+    if nonlinearity in _HOMOGENEOUS_SLOPE:
+        return 1.0 / _HOMOGENEOUS_SLOPE[nonlinearity]
+    phi, dphi, _, _ = _NONLIN[nonlinearity]
+    if sigma_b2 == 0.0 and float(phi(np.array(0.0))) == 0.0:
+        return 1.0 / float(dphi(np.array(0.0))) ** 2
 
     def f(sw2: float) -> float:
         return _chi1(sw2, sigma_b2, nonlinearity) - 1.0
@@ -624,7 +669,23 @@ def critical_sigma_w2(sigma_b2: float, nonlinearity: str = "tanh") -> float:
         return hi
     if f(lo) >= 0.0:
         raise ValueError(f"sigma_b2: chi1 already exceeds 1 at sigma_w2={lo} for {nonlinearity}")
-    return float(brentq(f, lo, hi, xtol=1e-12))
+    root, info = brentq(f, lo, hi, xtol=1e-12, rtol=1e-10, maxiter=200, full_output=True, disp=False)
+    if info.converged:
+        return float(root)
+    return _bisect(f, lo, hi)
+
+
+def _bisect(f: Callable[[float], float], lo: float, hi: float, rel: float = 1e-10) -> float:
+    """Bisection of a bracket with ``f(lo) < 0 <= f(hi)``: converges whatever round-off ``f`` has."""
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if f(mid) < 0.0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= rel * hi:
+            break
+    return 0.5 * (lo + hi)
 
 
 def phase_diagram(

@@ -244,3 +244,40 @@ def test_meanfield_does_not_import_tensorflow():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- root finding and quadrature that hold on every machine (issue: claims that hold everywhere)
+
+
+@pytest.mark.parametrize(("nonlinearity", "expected"), [("tanh", 1.0), ("erf", math.pi / 4)])
+def test_critical_point_of_odd_activation_without_bias_is_closed_form(nonlinearity, expected):
+    # sigma_w^2 phi'(0)^2 = 1; Brent's method used to fail here (chi1 - 1 is flat past the root)
+    assert mf.critical_sigma_w2(0.0, nonlinearity) == pytest.approx(expected, rel=1e-12)
+
+
+def test_sigmoid_critical_point_matches_adaptive_quadrature():
+    """The zero-bias sigmoid's edge of chaos is at sigma_w^2 ~ 103 (scipy.integrate.quad)."""
+    from scipy.integrate import quad
+    from scipy.special import expit
+
+    def expect(f, q):
+        pdf = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+        return quad(lambda z: f(math.sqrt(q) * z) * pdf(z), -np.inf, np.inf, limit=400)[0]
+
+    sw2 = mf.critical_sigma_w2(0.0, "sigmoid")
+    q = mf.fixed_point_q(sw2, 0.0, "sigmoid")
+    assert q == pytest.approx(sw2 * expect(lambda h: expit(h) ** 2, q), rel=1e-6)
+    chi = sw2 * expect(lambda h: (expit(h) * (1 - expit(h))) ** 2, q)
+    assert chi == pytest.approx(1.0, abs=1e-5)
+    assert 102.5 < sw2 < 103.5
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "erf", "sigmoid"])
+@pytest.mark.parametrize("sigma_b2", [0.0, 1e-6, 0.05, 0.3, 1.0, 3.0])
+def test_critical_point_converges_and_is_a_root(nonlinearity, sigma_b2):
+    sw2 = mf.critical_sigma_w2(sigma_b2, nonlinearity)
+    assert math.isfinite(sw2) and sw2 > 0
+    if sigma_b2 > 0 or nonlinearity == "sigmoid":
+        assert mf.chi1(sw2, sigma_b2, nonlinearity) == pytest.approx(1.0, abs=1e-6)
+    # chi1 < 1 below the point and > 1 above: the ordered/chaotic transition
+    assert mf.chi1(0.9 * sw2, sigma_b2, nonlinearity) < 1.0 < mf.chi1(1.2 * sw2, sigma_b2, nonlinearity)
