@@ -33,6 +33,9 @@ class ExerciseError(AssertionError):
         The checks passed before the failure (for partial credit).
     total : int
         How many checks the checker runs in all.
+    fraction : float or None
+        The share of the points earned, when the checker grades independent parts (the
+        capstone); ``None`` means ``len(passed) / total``.
     """
 
     def __init__(
@@ -43,12 +46,21 @@ class ExerciseError(AssertionError):
         check: str = "",
         passed: Sequence[str] = (),
         total: int = 0,
+        fraction: Optional[float] = None,
     ) -> None:
         super().__init__(message)
         self.exercise = exercise
         self.check = check
         self.passed = tuple(passed)
         self.total = int(total)
+        self.fraction = None if fraction is None else min(1.0, max(0.0, float(fraction)))
+
+    @property
+    def earned(self) -> float:
+        """The share of the points earned, in [0, 1]."""
+        if self.fraction is not None:
+            return self.fraction
+        return len(self.passed) / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -273,8 +285,7 @@ class Grader:
             with redirect_stdout(buf):
                 result = checker(fn)
         except ExerciseError as exc:
-            frac = len(exc.passed) / exc.total if exc.total else 0.0
-            return self.add(name, round(points * frac, 2), points, f"✗ {exc}")
+            return self.add(name, round(points * exc.earned, 2), points, f"✗ {exc}")
         except Exception as exc:  # a crash of the student's code outside the checker's guard
             return self.add(name, 0.0, points, f"✗ {type(exc).__name__}: {exc}")
         return self.add(name, float(points), points, f"✓ {result.message}")

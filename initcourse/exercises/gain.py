@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -35,10 +36,12 @@ def check_gain(fn: Callable[..., float]) -> CheckResult:
         out = s.call(*args)
         if i == 0:
             s.step(label)
-        try:
-            got = float(out)
-        except (TypeError, ValueError):
-            s.fail(f"{call} returned {out!r}; return a number")
+        if isinstance(out, (bool, str, bytes)) or not isinstance(out, numbers.Real):
+            s.fail(
+                f"{call} returned {out!r} ({type(out).__name__}); a gain is a number that multiplies "
+                f"the weights, so return a float (a string, even '1.414', cannot be used that way)"
+            )
+        got = float(out)
         if math.isclose(got, want, rel_tol=1e-9):
             if i + 1 < len(cases):
                 s.step(cases[i + 1][0])
