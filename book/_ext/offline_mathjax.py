@@ -8,14 +8,21 @@ maintained package instead of files copied by hand into the repository:
   ships the MathJax 3 distribution (``mathjax-full``) under ``mathjax/static/mathjax/es5``.
   Django is *not* needed: we only read its files.
 
-At ``config-inited`` it points ``mathjax_path`` at ``_static/mathjax/tex-mml-chtml.js``
-and completes ``mathjax3_config`` (TeX delimiters ``$..$``, ``$$..$$``, ``\\(..\\)``,
-``\\[..\\]``; the ``ams`` package is part of the ``tex-mml-chtml`` component, and other TeX
-packages are autoloaded from the local ``input/tex/extensions``). At ``build-finished`` it
-copies the files MathJax needs at run time (the component, TeX input extensions, the
-CommonHTML output with its woff fonts, the menu, the accessibility extensions and the
-speech rule engine they load on demand, plus MathJax's LICENSE) into
-``<outdir>/_static/mathjax``. The SVG and other combined components are left out.
+At ``config-inited`` it points ``mathjax_path`` at ``_static/mathjax/tex-chtml.js`` and
+completes ``mathjax3_config`` (TeX delimiters ``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]``;
+the ``ams`` package, the menu and assistive MathML for screen readers are part of the
+``tex-chtml`` component, and other TeX packages are autoloaded from the local
+``input/tex/extensions``). At ``build-finished`` it copies only what a page can ask for
+(:data:`RUNTIME_PARTS`, plus MathJax's LICENSE) into ``<outdir>/_static/mathjax``:
+
+* the component every page loads and the TeX extensions it autoloads;
+* the CommonHTML woff fonts (a page downloads only those its formulas use);
+* what the menu's *Accessibility > Explorer* loads when a reader turns it on: the explorer,
+  semantic enrichment, MathML input and the speech rule engine with its English rules.
+
+MathML input on page load, the SVG output, the other combined components, the
+speech rules of other languages and the Node.js adaptors are left out (they were 5 MB of
+the site).
 
 Enabled in ``_config.yml`` through ``sphinx.local_extensions``.
 """
@@ -36,10 +43,22 @@ logger = logging.getLogger(__name__)
 
 #: Where the MathJax files go, relative to the HTML output's ``_static``.
 STATIC_SUBDIR = "mathjax"
-#: The combined component every page loads (TeX + MathML input, CommonHTML output).
-COMPONENT = "tex-mml-chtml.js"
+#: The combined component every page loads (TeX input, CommonHTML output, menu, assistive MathML).
+COMPONENT = "tex-chtml.js"
 #: Files and folders of MathJax's ``es5`` distribution that the component may load.
-RUNTIME_PARTS = (COMPONENT, "input", "output/chtml", "output/chtml.js", "ui", "a11y", "sre", "adaptors")
+RUNTIME_PARTS = (
+    COMPONENT,
+    "input/tex/extensions",  # TeX packages, autoloaded by the macros a formula uses
+    "output/chtml/fonts/woff-v2",  # fonts: a page downloads only those its formulas need
+    # Accessibility > Explorer in the math menu, loaded only when a reader turns it on
+    "a11y/explorer.js",
+    "a11y/semantic-enrich.js",
+    "a11y/complexity.js",
+    "a11y/sre.js",
+    "input/mml.js",
+    "sre/mathmaps/base.json",
+    "sre/mathmaps/en.json",
+)
 
 #: MathJax 3 settings merged into ``mathjax3_config`` (user values win).
 TEX_CONFIG: dict[str, Any] = {
@@ -56,7 +75,7 @@ def mathjax_distribution() -> Path:
     Raises
     ------
     ExtensionError
-        If the package is not installed or does not hold ``es5/tex-mml-chtml.js``.
+        If the package is not installed or does not hold ``es5/tex-chtml.js``.
     """
     spec = importlib.util.find_spec("mathjax")
     if spec is None or not spec.submodule_search_locations:
@@ -87,7 +106,8 @@ def merged_mathjax3_config(current: dict[str, Any] | None) -> dict[str, Any]:
 def copy_runtime(es5: Path, target: Path) -> int:
     """Copy the run-time parts of MathJax from ``es5`` into ``target``; return the file count.
 
-    Files whose size and modification time already match are not copied again.
+    Files whose size and modification time already match are not copied again; files of an
+    earlier build that are no longer part of :data:`RUNTIME_PARTS` are removed.
     """
     count = 0
     sources: list[tuple[Path, Path]] = []
@@ -100,6 +120,10 @@ def copy_runtime(es5: Path, target: Path) -> int:
     licence = es5.parent / "LICENSE"
     if licence.is_file():
         sources.append((licence, target / "LICENSE"))
+    wanted = {dst for _, dst in sources}
+    if target.is_dir():
+        for old in [f for f in target.rglob("*") if f.is_file() and f not in wanted]:
+            old.unlink()
     for src, dst in sources:
         st = src.stat()
         if dst.is_file():
