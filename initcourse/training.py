@@ -75,7 +75,23 @@ def seed_everything(seed: int) -> None:
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
+    _reset_keras_seed_generator()
     tf.config.experimental.enable_op_determinism()
+
+
+def _reset_keras_seed_generator() -> None:
+    """Drop Keras's global ``SeedGenerator`` so it is recreated from the new seed.
+
+    ``keras.utils.set_random_seed`` does this itself only from Keras 3.13; before, unseeded
+    ``keras.random`` calls (and unseeded initializers) went on from the old generator state.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+    except ImportError:  # pragma: no cover - a Keras without these internals
+        return
+    name = getattr(seed_generator, "GLOBAL_SEED_GENERATOR", "global_seed_generator")
+    global_state.set_global_attribute(name, None)
 
 
 # --------------------------------------------------------------------------- initializers
