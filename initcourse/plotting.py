@@ -7,7 +7,10 @@ returns the axes, never calls ``plt.show()`` and never sets a title: in the book
 The style (:data:`COURSE_STYLE`) is applied globally by :func:`use_style` or temporarily by
 :func:`style_context`:
 
-* small figures (6.4 × 3.8 in) at ``dpi`` 90 so notebooks stay light;
+* small figures (6.4 × 3.8 in) shown 576 px wide (``dpi`` 90); in a Jupyter kernel
+  :func:`use_style` stores them as PNGs at twice that resolution ("retina") with their display
+  size in the output's metadata, so they stay sharp on high-resolution screens and when a
+  reader zooms on a phone;
 * 10-point fonts, light grid, no top/right spines, legends without frames;
 * the Okabe–Ito colour cycle, distinguishable with the common forms of colour blindness.
 """
@@ -31,6 +34,7 @@ __all__ = [
     "OKABE_ITO",
     "COURSE_STYLE",
     "use_style",
+    "retina_inline_figures",
     "style_context",
     "layer_histograms",
     "std_profile",
@@ -87,14 +91,37 @@ QUANTITY_LABELS = {
 }
 
 
-def use_style() -> dict[str, Any]:
+def use_style() -> None:
     """Apply the course style (:data:`COURSE_STYLE`) globally, for the rest of the session.
 
-    Call it once in a chapter's import cell. Returns the rcParams that were set.
-    Use :func:`style_context` to apply it only inside a ``with`` block.
+    Call it once in a chapter's import cell. It returns nothing, so a cell that ends with it
+    prints nothing. In IPython (a Jupyter kernel) it also makes inline figures "retina" PNGs:
+    drawn at ``2 * figure.dpi`` with the display size (``figure.dpi``) stored as the output's
+    width/height metadata (:func:`retina_inline_figures`).
+    Use :func:`style_context` to apply the style only inside a ``with`` block.
     """
     mpl.rcParams.update(COURSE_STYLE)
-    return dict(COURSE_STYLE)
+    retina_inline_figures()
+
+
+def retina_inline_figures() -> bool:
+    """Show inline figures as 2x PNGs with their display size, if running under IPython.
+
+    Uses ``matplotlib_inline.backend_inline.set_matplotlib_formats("retina")``: IPython then
+    renders each figure at twice ``figure.dpi`` and records half the pixel size as the PNG's
+    ``width``/``height`` metadata, which Jupyter and the book use as the display size.
+    Returns True if the format was set, False outside IPython (plain Python, tests).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return False
+    if get_ipython() is None:
+        return False
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
+    return True
 
 
 def style_context() -> AbstractContextManager:

@@ -7,6 +7,7 @@ The real-browser checks (math typeset, images loaded, links, console) are in tes
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -71,7 +72,7 @@ def test_build_passes_without_warnings(built_site: Path) -> None:
     # the fixture fails on any warning; here check the result is a complete site
     assert (built_site / "index.html").is_file()
     assert (built_site / "searchindex.js").is_file()
-    assert (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert (built_site / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
 
 @pytest.mark.parametrize("docname", toc_files())
@@ -155,7 +156,7 @@ def test_mathjax_is_served_locally(built_site: Path) -> None:
         scripts = [s.get("src", "") for s in soup.find_all("script") if "mathjax" in s.get("src", "").lower()]
         assert len(scripts) == 1, f"{html.relative_to(built_site)}: MathJax scripts {scripts}"
         rel = html.parent / urlsplit(scripts[0]).path
-        assert rel.resolve() == (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").resolve(), scripts[0]
+        assert rel.resolve() == (built_site / "_static" / "mathjax" / "tex-chtml.js").resolve(), scripts[0]
         config = " ".join(s.get_text() for s in soup.find_all("script") if "window.MathJax" in s.get_text())
         assert '"processHtmlClass"' in config and '"inlineMath"' in config, config[:300]
     fonts = list((built_site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
@@ -209,3 +210,191 @@ def test_duplicate_assets_are_dropped() -> None:
     assert _JavaScript(None, body=body) != _JavaScript("", body=body)  # the Sphinx 7.4 behaviour worked around
     kept = ext.unique_assets(assets)
     assert [a.filename for a in kept] == [None, "a.js", "b.js"]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading experience (issue 15): weight, Chinese text, bibliography, numbering, header, notes
+# --------------------------------------------------------------------------------------------
+CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def site_pages(site: Path) -> list[Path]:
+    """Every HTML page a reader can open (the theme's template fragments left out)."""
+    return sorted(p for p in site.rglob("*.html") if "_static" not in p.parts)
+
+
+def test_no_source_maps_and_no_icon_script(built_site: Path) -> None:
+    maps = [p.relative_to(built_site).as_posix() for p in built_site.rglob("*.map")]
+    assert not maps, f"source maps in the site: {maps}"
+    named = [
+        p.relative_to(built_site).as_posix()
+        for p in [*(built_site / "_static").rglob("*.js"), *(built_site / "_static").rglob("*.css")]
+        if re.search(r"[#@] sourceMappingURL=", p.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert not named, f"files still naming a source map: {named}"
+    assert not (built_site / "_static" / "scripts" / "fontawesome.js").exists()
+    users = [p.name for p in site_pages(built_site) if "fontawesome.js" in p.read_text(encoding="utf-8")]
+    assert not users, f"pages still loading fontawesome.js: {users}"
+
+
+def test_mathjax_ships_only_what_pages_load(built_site: Path) -> None:
+    mathjax = built_site / "_static" / "mathjax"
+    size = sum(f.stat().st_size for f in mathjax.rglob("*") if f.is_file())
+    assert size < 3_500_000, f"_static/mathjax is {size / 1e6:.1f} MB"
+    assert not (mathjax / "tex-mml-chtml.js").exists() and not list(mathjax.glob("tex-*svg*.js"))
+    locales = sorted(p.name for p in (mathjax / "sre" / "mathmaps").glob("*.json"))
+    assert locales == ["base.json", "en.json"], locales
+    # what the menu's Accessibility > Explorer loads on demand is there
+    for part in ("a11y/explorer.js", "a11y/semantic-enrich.js", "a11y/sre.js", "input/mml.js"):
+        assert (mathjax / part).is_file(), part
+
+
+def test_chinese_text_is_marked_and_covered_by_the_site_font(built_site: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    import cjk_font
+
+    font = built_site / "_static" / "fonts" / cjk_font.FONT_FILE.name
+    assert font.is_file(), f"the CJK font {font.name} was not copied to _static/fonts"
+    drawn = set(cjk_font.font_chars(font))
+    untagged, shown = [], set()
+    for html in site_pages(built_site):
+        soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+        body = soup.body
+        for tag in body.find_all(["script", "style", "noscript"]):
+            tag.decompose()
+        for text in body.find_all(string=CJK):
+            shown.update(CJK.findall(text))
+            inside = [p for p in text.parents if p.name and str(p.get("lang", "")).startswith("zh")]
+            if not inside and not any("math" in (p.get("class") or []) for p in text.parents if p.name):
+                untagged.append(f"{html.relative_to(built_site)}: {text.strip()[:40]!r}")
+    assert len(shown) > 50, f"only {len(shown)} distinct Chinese characters on the whole site?"
+    assert not untagged, "Chinese text outside lang=\"zh\":\n" + "\n".join(untagged[:20])
+    missing = sorted(shown - drawn)
+    assert not missing, f"the site's CJK font lacks {''.join(missing)}; run tools/cjk_font.py"
+    # and the committed font covers every CJK character of the sources (not only the built pages)
+    unused_sources = sorted(set(cjk_font.chars_in_use()) - drawn)
+    assert not unused_sources, f"sources use {''.join(unused_sources)}, missing from the font"
+    assert font.stat().st_size < 150_000, f"{font.name} is {font.stat().st_size / 1000:.0f} kB"
+
+
+def test_chinese_marking_leaves_markup_and_math_alone() -> None:
+    ext = _load_extension("cjk_text")
+    html = (
+        '<html lang="en"><head><title>Glossary · 术语表</title><script>let a = "术";</script></head>'
+        '<body><a title="术语表" href="#">Glossary · 术语表</a><!-- 术 -->'
+        '<span class="math">\\(\\text{激活} x\\)</span><dt>正态分布 · 正太</dt></body></html>'
+    )
+    marked, seen = ext.mark_chinese(html)
+    assert '<title>Glossary · 术语表</title>' in marked and 'let a = "术";' in marked
+    assert '<a title="术语表" href="#">Glossary · <span lang="zh">术语表</span></a>' in marked
+    assert "<!-- 术 -->" in marked and "\\(\\text{激活} x\\)" in marked
+    assert '<dt><span lang="zh">正态分布 · 正太</span></dt>' in marked
+    assert seen == set("术语表激活正态分布太")
+
+
+def bibliography_labels(site: Path) -> dict[str, str]:
+    """``{entry id: label}`` of the bibliography page (brackets stripped)."""
+    soup = page(site, "book/bibliography")
+    labels = {}
+    for cite in soup.find_all("div", class_="citation"):
+        label = cite.find("span", class_="label")
+        labels[cite["id"]] = label.get_text().strip("[]")
+    return labels
+
+
+def test_bibliography_labels_are_the_in_text_citations(built_site: Path) -> None:
+    labels = bibliography_labels(built_site)
+    assert labels, "no entries on the bibliography page"
+    for label in labels.values():
+        assert re.fullmatch(r"[^\W\d][\w .'’-]*(?: et al\.)?, \d{4}[a-z]?", label), f"not an author-year label: {label!r}"
+        assert "{" not in label and "\\" not in label, f"LaTeX left in {label!r}"
+    seen = 0
+    for docname in CHAPTERS:
+        for a in article(page(built_site, docname)).find_all("a", href=re.compile(r"bibliography\.html#")):
+            target = a["href"].split("#", 1)[1]
+            if target in labels:
+                assert a.get_text() == labels[target], f"{docname}: cited as {a.get_text()!r}, listed as {labels[target]!r}"
+                seen += 1
+    assert seen > 50, f"only {seen} citations found in the chapters"
+    assert any("Krähenbühl" in label for label in labels.values()), sorted(labels.values())
+
+
+def test_bibliography_entries_link_back_to_the_pages_that_cite_them(built_site: Path) -> None:
+    soup = page(built_site, "book/bibliography")
+    linked = 0
+    for cite in soup.find_all("div", class_="citation"):
+        back = cite.find("p", class_="cited-in")
+        if back is None:
+            continue
+        for a in back.find_all("a"):
+            path, _, anchor = a["href"].partition("#")
+            assert resolves(built_site, "book/bibliography", path), a["href"]
+            target = ((built_site / "book") / path).resolve()
+            citing = BeautifulSoup(target.read_text(encoding="utf-8"), "html.parser")
+            ref = citing.find(id=anchor)
+            assert ref is not None, f"{a['href']}: no element with id {anchor!r}"
+            assert ref.find("a", href=re.compile(rf"bibliography\.html#{cite['id']}$")), (
+                f"{a['href']} does not cite entry {cite['id']}"
+            )
+            linked += 1
+    assert linked > 30, f"only {linked} 'Cited in' links"
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_exercises_figures_and_equations_are_numbered_per_chapter(built_site: Path, docname: str) -> None:
+    body = article(page(built_site, docname))
+    number = int(re.match(r"\D*(\d+)", Path(docname).name).group(1))
+    titles = [t.get_text(" ", strip=True) for t in body.find_all("p", class_="admonition-title")]
+    exercises = [m.group(1) for t in titles if (m := re.match(r"Exercise (\S+)", t))]
+    figures = [f.get_text(strip=True) for f in body.find_all("span", class_="caption-number")]
+    equations = [e.get_text(strip=True).rstrip("#") for e in body.find_all("span", class_="eqno")]
+    for kind, found, pattern in (
+        ("exercise", exercises, "{n}.{k}"),
+        ("figure", figures, "Fig. {n}.{k}"),
+        ("equation", equations, "({n}.{k})"),
+    ):
+        expected = [pattern.format(n=number, k=k) for k in range(1, len(found) + 1)]
+        assert found == expected, f"{docname}: {kind} numbers {found}, expected {expected}"
+
+
+def test_one_search_box_dark_mode_and_one_title(built_site: Path) -> None:
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    title = re.search(r"^# (.+)$", intro, flags=re.M).group(1).strip()
+    for docname in READER_PAGES:
+        soup = page(built_site, docname)
+        header = soup.find("header", class_="bd-header")
+        assert header is None or not header.find(class_="search-button__button"), f"{docname}: search in the top bar"
+        assert soup.find("body")["data-default-mode"] == "auto"
+        assert soup.title.get_text().endswith(title), f"{docname}: <title> {soup.title.get_text()!r}"
+        logo = soup.find(class_="logo__title")
+        assert logo is None or logo.get_text(strip=True) == title, logo
+
+
+def test_author_notes_are_not_shown_to_readers(built_site: Path) -> None:
+    for docname in ("book/glossary", "book/bibliography"):
+        text = article(page(built_site, docname)).get_text(" ")
+        for note in ("{term}", "{cite}", "Chapters link here", "Chapters cite these"):
+            assert note not in text, f"{docname} shows the author note {note!r}"
+
+
+def test_source_maps_and_icon_script_are_removed(tmp_path: Path) -> None:
+    ext = _load_extension("site_weight")
+    static = tmp_path / "_static"
+    (static / "scripts").mkdir(parents=True)
+    (static / "scripts" / "a.js").write_text("let a = 1;\n//# sourceMappingURL=a.js.map\n")
+    (static / "scripts" / "a.js.map").write_text("{}")
+    (static / "b.css").write_text("p{}\n/*# sourceMappingURL=b.css.map */")
+    (static / "scripts" / "fontawesome.js").write_text("x")
+    (static / "f.ttf").write_text("t")
+    (static / "f.woff2").write_text("w")
+    (tmp_path / "p.html").write_text(
+        '<link href="_static/scripts/fontawesome.js?digest=1" as="script" rel="preload">\n'
+        '<script defer src="_static/scripts/fontawesome.js?digest=1"></script>\n<p>kept</p>'
+    )
+    assert ext.strip_source_maps(static) == (1, 2)
+    assert (static / "scripts" / "a.js").read_text() == "let a = 1;\n"
+    assert (static / "b.css").read_text() == "p{}"
+    assert ext.drop_icon_script(tmp_path) == 1
+    assert (tmp_path / "p.html").read_text() == "<p>kept</p>"
+    assert not (static / "scripts" / "fontawesome.js").exists()
+    assert ext.drop_truetype_icon_fonts(static) == 1 and (static / "f.woff2").exists()

@@ -9,12 +9,18 @@ myst-nb 1.4 reads ``mystnb.figure`` as the figure options (``render_figure_optio
 cell key ``image``: alt, width, ...), so ``mystnb.image.alt`` becomes the ``alt`` text of the
 ``<img>``. Figure names are labels, unique across the book. The caption says what a title
 would, so no ``plt.title``/``set_title``/``suptitle``. Each png stays under 300 kB.
+
+Figures are "retina" PNGs (``initcourse.plotting.use_style`` sets IPython's ``retina`` inline
+format): drawn at twice their display resolution, with the display size in the output's
+``metadata["image/png"]`` (``width``, ``height``), so they stay sharp on high-resolution
+screens. Strict nbval does not compare ``image/png``, so this costs no determinism.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import struct
 from collections import Counter
 from pathlib import Path
 
@@ -115,6 +121,40 @@ def test_png_outputs_are_small(nb_path: Path) -> None:
     assert not big, f"{nb_path.name}: png outputs of 300 kB or more (use dpi=80..100, smaller figsize):\n" + "\n".join(big)
 
 
+def png_outputs(cell: nbformat.NotebookNode) -> list[tuple[bytes, dict]]:
+    """(decoded png, its ``image/png`` metadata) of every png output of a code cell."""
+    found = []
+    for out in cell.get("outputs", []):
+        data = out.get("data", {}).get("image/png")
+        if data is not None:
+            png = base64.b64decode("".join(data) if isinstance(data, list) else data)
+            found.append((png, dict(out.get("metadata", {}).get("image/png", {}))))
+    return found
+
+
+def retina_problems(nb_path: Path) -> list[str]:
+    """Png outputs of a notebook that are not 2x PNGs with their display size in the metadata."""
+    nb = nbformat.read(nb_path, as_version=4)
+    problems = []
+    for i, cell in figure_cells(nb):
+        for png, meta in png_outputs(cell):
+            width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+            shown = (meta.get("width"), meta.get("height"))
+            if None in shown or abs(2 * shown[0] - width) > 2 or abs(2 * shown[1] - height) > 2:
+                problems.append(f"cell {i}: {width} x {height} px png shown at {shown[0]} x {shown[1]}")
+    return problems
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_png_outputs_are_retina(nb_path: Path) -> None:
+    problems = retina_problems(nb_path)
+    assert not problems, (
+        f"{nb_path.name}: figures must be 2x PNGs with their display size (call "
+        "initcourse.plotting.use_style() in the import cell, then re-execute with tools/execute.py):\n"
+        + "\n".join(problems)
+    )
+
+
 def test_checks_catch_a_bad_figure(tmp_path: Path) -> None:
     """The helpers see what a broken chapter looks like (guards against a check that never fires)."""
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 100).decode()
@@ -131,3 +171,11 @@ def test_checks_catch_a_bad_figure(tmp_path: Path) -> None:
         test_every_figure_has_caption_name_and_alt(path)
     with pytest.raises(AssertionError, match="the caption gives the title"):
         test_no_plot_titles(path)
+    # a 1x png (no display size) is caught; a 2x png with half its size as metadata passes
+    header = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + struct.pack(">II", 200, 100)
+    cell.outputs[0]["data"]["image/png"] = base64.b64encode(header + b"0" * 20).decode()
+    nbformat.write(nb, path)
+    assert retina_problems(path) == ["cell 1: 200 x 100 px png shown at None x None"]
+    cell.outputs[0]["metadata"] = {"image/png": {"width": 100, "height": 50}}
+    nbformat.write(nb, path)
+    assert retina_problems(path) == []

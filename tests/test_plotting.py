@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import struct
 import subprocess
 import sys
 
@@ -45,14 +47,39 @@ def test_use_style_sets_rcparams_and_context_restores():
         assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][0] == plotting.OKABE_ITO[0]
     assert mpl.rcParams["figure.dpi"] == before
     try:
-        applied = plotting.use_style()
-        assert applied["figure.dpi"] == 90
+        assert plotting.use_style() is None  # a cell ending with it prints nothing
+        assert mpl.rcParams["figure.dpi"] == 90
         assert mpl.rcParams["savefig.dpi"] == 90
         assert mpl.rcParams["font.size"] == 10
         _, ax = plt.subplots()
         (line,) = ax.plot([0, 1])
         assert matplotlib.colors.to_hex(line.get_color()) == plotting.OKABE_ITO[0].lower()
     finally:
+        mpl.rcdefaults()
+        matplotlib.use("Agg")
+
+
+def test_use_style_makes_inline_figures_retina_pngs_with_their_display_size():
+    """Under IPython, figures become 2x PNGs whose metadata gives the 1x display size."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    assert plotting.retina_inline_figures() is False  # plain Python: nothing to set
+    shell = InteractiveShell.instance()
+    try:
+        plotting.use_style()
+        fig, ax = plt.subplots(figsize=(4.0, 2.0))
+        ax.plot([0, 1], [0, 1])
+        data, metadata = shell.display_formatter.format(fig)
+        png = data["image/png"]
+        png = base64.b64decode(png) if isinstance(png, str) else png
+        width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+        shown = metadata["image/png"]
+        assert (shown["width"], shown["height"]) == (width // 2, height // 2)
+        # bbox_inches="tight" trims or grows the edges a little: about 4 x 2 inches at 90 dpi
+        assert 0.8 * 4.0 * 90 <= shown["width"] <= 1.1 * 4.0 * 90
+        assert 0.8 * 2.0 * 90 <= shown["height"] <= 1.1 * 2.0 * 90
+    finally:
+        InteractiveShell.clear_instance()
         mpl.rcdefaults()
         matplotlib.use("Agg")
 
