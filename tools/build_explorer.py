@@ -1,22 +1,31 @@
-"""Compile the explorer's SIMD kernels (initcourse/explorer/wasm/kernels.wat) and embed them.
+"""Build the in-browser explorer: compile its SIMD kernels, then minify it into the package's assets.
 
-The in-browser explorer runs its dense products in WebAssembly SIMD (about ten times faster than
-plain JavaScript; it falls back to JavaScript where SIMD is missing). The binary is embedded,
-base64, in ``initcourse/explorer/assets/initcourse-explorer.js`` on the line that carries the
-marker ``@@WASM@@``, so the explorer stays a single file that also works from ``file://``.
+Source (edit these):
+    initcourse/explorer/src/initcourse-explorer.js   readable JavaScript (numerics + interface)
+    initcourse/explorer/wasm/kernels.wat            WebAssembly text of the dense products
+Output (generated, committed, shipped; the website copies it to ``_static``):
+    initcourse/explorer/assets/initcourse-explorer.js
 
-Compiling needs Node.js and the npm package ``wabt`` at a pinned version (Apache-2.0), which is
-a build tool only: nothing of it ships. For example::
+Step 1 compiles ``kernels.wat`` with the npm package ``wabt`` and embeds the binary, base64, in the
+source on the line marked ``@@WASM@@`` (so the source runs as it is, e.g. under Node.js for quick
+checks). Step 2 minifies the source with the npm package ``terser`` (mangling and compression; the
+license comment is kept) and writes the output with a first line that records the source's
+SHA-256; ``tests/test_explorer.py`` fails when the output is older than the source. Minifying
+halves the weight of the three copies the site serves (the page and the chapter 1 and 4 embeds).
 
-    npm install --prefix /tmp/wabt wabt@1.0.37
-    .venv/bin/python tools/make_explorer_wasm.py --wabt /tmp/wabt/node_modules/wabt
-    .venv/bin/python tools/make_explorer_wasm.py --wabt /tmp/wabt/node_modules/wabt --check
+Both npm packages are build tools at pinned versions (wabt: Apache-2.0, terser: BSD-2-Clause);
+nothing of them ships. Node.js must be on the PATH::
+
+    npm install --prefix /tmp/explorer-build wabt@1.0.37 terser@5.51.4
+    .venv/bin/python tools/build_explorer.py --node-modules /tmp/explorer-build/node_modules
+    .venv/bin/python tools/build_explorer.py --node-modules /tmp/explorer-build/node_modules --check
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import re
 import subprocess
@@ -25,11 +34,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WAT = ROOT / "initcourse" / "explorer" / "wasm" / "kernels.wat"
-JS = ROOT / "initcourse" / "explorer" / "assets" / "initcourse-explorer.js"
-WABT_VERSION = "1.0.37"
-LINE = re.compile(r'^(\s*)var WASM_B64 = "[A-Za-z0-9+/=]*"; /\*@@WASM@@\*/$', flags=re.M)
+SRC = ROOT / "initcourse" / "explorer" / "src" / "initcourse-explorer.js"
+OUT = ROOT / "initcourse" / "explorer" / "assets" / "initcourse-explorer.js"
+VERSIONS = {"wabt": "1.0.37", "terser": "5.51.4"}
+WASM_LINE = re.compile(r'^(\s*)var WASM_B64 = "[A-Za-z0-9+/=]*"; /\*@@WASM@@\*/$', flags=re.M)
+HEADER = "/*! initcourse explorer, MIT license. Built by tools/build_explorer.py (terser {terser}) from {src} sha256:{sha} */\n"
 
-COMPILE = """
+WAT2WASM = """
 const wabt = require(process.argv[1]);
 const src = require('fs').readFileSync(0, 'utf8');
 wabt().then((w) => {
@@ -39,36 +50,72 @@ wabt().then((w) => {
 });
 """
 
+MINIFY = """
+const { minify } = require(process.argv[1]);
+const src = require('fs').readFileSync(0, 'utf8');
+minify(src, { ecma: 2017, compress: { passes: 2 }, mangle: true,
+              format: { comments: false, ascii_only: false } })
+  .then((r) => process.stdout.write(r.code));
+"""
 
-def compile_wat(wabt_dir: Path) -> str:
-    """Base64 of the WebAssembly binary of kernels.wat, compiled by wabt (Node.js)."""
-    version = json.loads((wabt_dir / "package.json").read_text(encoding="utf-8"))["version"]
-    if version != WABT_VERSION:
-        raise SystemExit(f"--wabt: expected the npm package wabt {WABT_VERSION}, found {version} in {wabt_dir}")
-    proc = subprocess.run(["node", "-e", COMPILE, str(wabt_dir.resolve())], input=WAT.read_text(encoding="utf-8"),
-                          capture_output=True, text=True, check=False)
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def header_for(source: str) -> str:
+    return HEADER.format(terser=VERSIONS["terser"], src=SRC.relative_to(ROOT).as_posix(), sha=sha256(source))
+
+
+def package_dir(modules: Path, name: str) -> Path:
+    folder = modules / name
+    version = json.loads((folder / "package.json").read_text(encoding="utf-8"))["version"]
+    if version != VERSIONS[name]:
+        raise SystemExit(f"--node-modules: expected the npm package {name} {VERSIONS[name]}, found {version}")
+    return folder.resolve()
+
+
+def node(script: str, module: Path, stdin: str) -> str:
+    proc = subprocess.run(["node", "-e", script, str(module)], input=stdin, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise SystemExit(f"wabt failed:\n{proc.stderr}")
-    base64.b64decode(proc.stdout, validate=True)
+        raise SystemExit(f"node failed:\n{proc.stderr}")
     return proc.stdout
+
+
+def with_wasm(source: str, modules: Path) -> str:
+    """The source with the freshly compiled kernels embedded."""
+    b64 = node(WAT2WASM, package_dir(modules, "wabt"), WAT.read_text(encoding="utf-8"))
+    base64.b64decode(b64, validate=True)
+    match = WASM_LINE.search(source)
+    if match is None:
+        raise SystemExit(f"{SRC.relative_to(ROOT)}: no line `var WASM_B64 = \"...\"; /*@@WASM@@*/`")
+    return source[: match.start()] + f'{match.group(1)}var WASM_B64 = "{b64}"; /*@@WASM@@*/' + source[match.end():]
+
+
+def minified(source: str, modules: Path) -> str:
+    code = node(MINIFY, package_dir(modules, "terser"), source)
+    if "</script" in code.lower():
+        raise SystemExit("the minified code contains '</script' and could not be inlined in a page")
+    return header_for(source) + code + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wabt", type=Path, required=True, help="folder of the npm package wabt")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the embedded binary is out of date")
+    parser.add_argument("--node-modules", type=Path, required=True, help="folder holding the npm packages wabt and terser")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the source or the output is out of date")
     args = parser.parse_args(argv)
-    b64 = compile_wat(args.wabt)
-    text = JS.read_text(encoding="utf-8")
-    match = LINE.search(text)
-    if match is None:
-        raise SystemExit(f"{JS.relative_to(ROOT)}: no line `var WASM_B64 = \"...\"; /*@@WASM@@*/`")
-    new = text[: match.start()] + f'{match.group(1)}var WASM_B64 = "{b64}"; /*@@WASM@@*/' + text[match.end():]
+    source = SRC.read_text(encoding="utf-8")
+    new_source = with_wasm(source, args.node_modules)
+    new_out = minified(new_source, args.node_modules)
     if args.check:
-        print("up to date" if new == text else "out of date: run tools/make_explorer_wasm.py")
-        return 0 if new == text else 1
-    JS.write_text(new, encoding="utf-8")
-    print(f"embedded {len(base64.b64decode(b64))} bytes of WebAssembly in {JS.relative_to(ROOT)}")
+        stale = [p.relative_to(ROOT).as_posix() for p, new in ((SRC, new_source), (OUT, new_out))
+                 if not p.exists() or p.read_text(encoding="utf-8") != new]
+        print("out of date: " + ", ".join(stale) if stale else "up to date")
+        return 1 if stale else 0
+    SRC.write_text(new_source, encoding="utf-8")
+    OUT.write_text(new_out, encoding="utf-8")
+    print(f"wrote {OUT.relative_to(ROOT)}: {len(new_out.encode()) / 1024:.1f} KB "
+          f"(source {len(new_source.encode()) / 1024:.1f} KB)")
     return 0
 
 

@@ -1,7 +1,8 @@
 """An interactive explorer of initialization that runs in the browser, with no server and no kernel.
 
-The explorer is plain JavaScript and canvas (``assets/initcourse-explorer.js``, no library; its dense
-products run in a small WebAssembly SIMD module embedded in that file). It simulates the forward and
+The explorer is plain JavaScript and canvas with no library: ``src/initcourse-explorer.js`` (the
+readable source) is minified by ``tools/build_explorer.py`` into ``assets/initcourse-explorer.js``;
+its dense products run in a small WebAssembly SIMD module (``wasm/kernels.wat``) embedded in it. It simulates the forward and
 backward pass of :func:`initcourse.propagation.simulate` (same definitions, its own random
 generator), draws the mean-field prediction of :func:`initcourse.meanfield.variance_trajectory`
 (same quadrature) over it, shows the :math:`(\\sigma_w^2, \\sigma_b^2)` phase diagram of tanh, and
