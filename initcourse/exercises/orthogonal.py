@@ -1,4 +1,5 @@
-"""Chapters 6 and 9: orthogonal kernels (``orthogonal``, ``delta_orthogonal``)."""
+"""Chapters 6, 7 and 9: orthogonal kernels (``orthogonal``, ``delta_orthogonal``,
+``torch_orthogonal``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from .core import CheckResult, _array, _finite, _float32, _g, _seeding, _Session, _shape
 
-__all__ = ["check_delta_orthogonal", "check_orthogonal"]
+__all__ = ["check_delta_orthogonal", "check_orthogonal", "check_torch_orthogonal"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,3 +181,171 @@ def check_delta_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
     s.step("seeding")
     _seeding(s, lambda r: s.call((3, 3, 4, 8), r))
     return s.success("zero except the center tap, orthonormal center rows, gain, in > out check and seeding all correct")
+
+
+# --------------------------------------------------------------------------------------
+# torch_orthogonal: PyTorch's orthogonal_ ported to the Keras layout (chapter 7)
+# --------------------------------------------------------------------------------------
+def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Keras ``(*k, in, out)`` -> PyTorch ``(out, in, *k)``."""
+    return (shape[-1], shape[-2], *shape[:-2])
+
+
+def _to_keras(w_pt: np.ndarray) -> np.ndarray:
+    """Move the axes of a PyTorch weight ``(out, in, *k)`` to ``(*k, in, out)``."""
+    k = w_pt.ndim - 2
+    return np.transpose(w_pt, (*range(2, 2 + k), 1, 0))
+
+
+def _torch_orthogonal_ref(
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    gain: float = 1.0,
+    *,
+    sign_fix: bool = True,
+) -> np.ndarray:
+    """``torch.nn.init.orthogonal_`` in NumPy, in PyTorch's layout ``(out, in, *k)``.
+
+    rows = out, cols = numel / rows; draw N(0, 1) of shape (rows, cols); transpose if
+    rows < cols; ``q, r = qr``; ``q *= sign(diag(r))``; transpose back; times ``gain``.
+    """
+    shape_pt = _torch_shape(shape)
+    rows = shape_pt[0]
+    cols = int(np.prod(shape_pt)) // rows
+    flat = rng.standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    if sign_fix:
+        q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return gain * q.reshape(shape_pt)
+
+
+def _keras_way(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """The mistake of flattening like Keras, ``(prod(shape[:-1]), out)``, then QR."""
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    q = q * np.sign(np.diag(r))
+    return (q if rows >= cols else q.T).reshape(shape)
+
+
+def _layout_mistake(
+    w: np.ndarray, shape: tuple[int, ...], seed: int, ref_pt: np.ndarray
+) -> str:
+    """Name the layout mistake that produced ``w``, or give the general advice."""
+    shape_pt = _torch_shape(shape)
+    cols = int(np.prod(shape_pt)) // shape_pt[0]
+
+    def close(a: np.ndarray) -> bool:
+        return a.shape == w.shape and np.allclose(w, a, atol=1e-5)
+
+    if close(_keras_way(shape, np.random.default_rng(seed))):
+        return (
+            "you drew and orthogonalized the kernel the Keras way, flattened to "
+            f"(prod(shape[:-1]), out); PyTorch flattens its own layout {shape_pt} to "
+            f"(out, numel // out) = ({shape_pt[0]}, {cols}) and draws that matrix"
+        )
+    if close(ref_pt.reshape(shape)):
+        return (
+            f"you reshaped the PyTorch weight {shape_pt} to {shape}; a reshape keeps "
+            "the memory order and mixes the axes up. Move the axes instead "
+            "(np.transpose) so that out comes last and in second to last"
+        )
+    if len(shape) > 2 and close(np.transpose(ref_pt)):
+        return (
+            "you reversed all the axes (w.T), which also reverses the kernel's "
+            "spatial axes. Only out and in change places: (out, in, *k) -> "
+            "(*k, in, out), with the spatial axes kept in their order"
+        )
+    no_fix = _torch_orthogonal_ref(shape, np.random.default_rng(seed), sign_fix=False)
+    if close(_to_keras(no_fix)):
+        return (
+            "multiply Q by the signs of the diagonal of R (q *= np.sign(np.diag(r))), "
+            "as orthogonal_ does"
+        )
+    return (
+        f"check the PyTorch shape {shape_pt}, the one draw "
+        "rng.standard_normal((rows, cols)) with rows = out, the transposes before and "
+        "after the QR when rows < cols, and the axes moved back at the end"
+    )
+
+
+def check_torch_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
+    """Check ``fn(shape, rng, gain=1.0)``: PyTorch's ``orthogonal_``, Keras layout.
+
+    ``shape`` is a Keras shape, ``(in, out)`` or ``(*kernel_size, in, out)``. PyTorch's
+    ``orthogonal_`` (:cite:`saxe2014exact`, with the sign fix of
+    :cite:`mezzadri2007generate`) works on the PyTorch weight
+    ``(out, in, *kernel_size)``: ``rows = out``, ``cols = numel // rows``; one draw
+    ``rng.standard_normal((rows, cols))``; if ``rows < cols`` transpose it;
+    ``q, r = np.linalg.qr(...)``; ``q *= np.sign(np.diag(r))``; transpose back if it was
+    transposed; reshape to ``(out, in, *kernel_size)`` and multiply by ``gain``. The
+    function returns that weight with its axes moved to the Keras layout, as float32.
+
+    The checker draws from the same seed and compares entry by entry, so a function that
+    flattens the kernel the Keras way, reshapes instead of moving axes, or swaps the
+    spatial axes fails, although its matrix is orthogonal too.
+    """
+    cases = [
+        ("dense, wide", (256, 128)),
+        ("dense, tall", (64, 256)),
+        ("conv2d", (3, 3, 16, 32)),
+        ("conv2d, 3x5 kernel", (3, 5, 4, 8)),
+        ("conv1d, tall", (3, 4, 64)),
+    ]
+    checks = ("called", "returns an array", "shape", "dtype")
+    checks += tuple(c[0] for c in cases) + ("gain", "seeding")
+    s = _Session("torch_orthogonal", fn, checks)
+    for i, (kind, shape) in enumerate(cases):
+        seed = 10 + i
+        call = f"torch_orthogonal(shape={shape}, rng)"
+        out = s.call(shape, np.random.default_rng(seed))
+        if i == 0:
+            s.step("returns an array")
+        w = _array(s, out, call)
+        if i == 0:
+            s.step("shape")
+        shape_pt = _torch_shape(shape)
+        if w.shape == shape_pt and shape_pt != shape:
+            s.fail(
+                f"{call} returned shape {w.shape}: that is PyTorch's layout (out, in, "
+                f"*kernel_size); move the axes back to the Keras layout {shape}"
+            )
+        _shape(s, w, shape, call)
+        if i == 0:
+            s.step("dtype")
+        _float32(s, w, call)
+        _finite(s, w, call)
+        if i == 0:
+            s.step(kind)
+        w = w.astype(np.float64)
+        ref_pt = _torch_orthogonal_ref(shape, np.random.default_rng(seed))
+        ref = _to_keras(ref_pt)
+        if np.allclose(w, ref, atol=1e-5):
+            s.step(cases[i + 1][0] if i + 1 < len(cases) else "gain")
+            continue
+        deviation = _g(float(np.abs(w - ref).max()))
+        s.fail(
+            f"{call} differs from PyTorch's orthogonal_ drawn from the same rng (max "
+            f"deviation {deviation}): {_layout_mistake(w, shape, seed, ref_pt)}"
+        )
+
+    gain, shape = 1.5, (3, 3, 16, 32)
+    call = f"torch_orthogonal(shape={shape}, rng, gain={gain})"
+    w = _array(s, s.call(shape, np.random.default_rng(30), gain=gain), call)
+    _shape(s, w, shape, call)
+    w = w.astype(np.float64)
+    ref = _to_keras(_torch_orthogonal_ref(shape, np.random.default_rng(30), gain))
+    if not np.allclose(w, ref, atol=1e-5):
+        if np.allclose(w, ref / gain, atol=1e-5):
+            s.fail(f"{call}: gain={gain} was ignored; multiply the matrix by gain")
+        deviation = _g(float(np.abs(w - ref).max()))
+        s.fail(f"{call} differs from orthogonal_ (max deviation {deviation})")
+    s.step("seeding")
+    _seeding(s, lambda r: s.call((3, 3, 4, 8), r))
+    return s.success(
+        "dense and conv kernels equal PyTorch's orthogonal_ entry by entry in the "
+        "Keras layout; gain and seeding correct"
+    )
