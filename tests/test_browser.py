@@ -501,7 +501,7 @@ sheet.style.cssText = `position:fixed;left:0;top:0;z-index:99999;background:#fff
 for (const c of [tofu, ...chars]) {
   const box = document.createElement('span');
   box.textContent = c;
-  box.style.cssText = `width:${cell}px;height:${cell}px;text-align:center;overflow:hidden`;
+  box.style.cssText = `width:${cell}px;height:${cell}px;text-align:center;overflow:hidden;font-family:${family}`;
   sheet.appendChild(box);
 }
 document.body.appendChild(sheet);
