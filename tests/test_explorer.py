@@ -694,3 +694,39 @@ def test_weight_budget(request: pytest.FixtureRequest) -> None:
                  f"{embeds['four-fates'] / 1024:.1f} KB, mean-field {embeds['mean-field'] / 1024:.1f} KB; "
                  f"total {total / 1024:.0f} KB of {SIZE_BUDGET // 1024} KB")
     assert total <= SIZE_BUDGET
+
+
+# --------------------------------------------------------------------------------------------
+# without a worker (a notebook front end that blocks them): the same explorer on the main thread
+# --------------------------------------------------------------------------------------------
+NO_WORKER = "window.Worker = undefined;"
+BLOCKED_WORKER = """
+window.Worker = function () {  // constructed, then fails to load its script, as under a strict CSP
+  const w = {postMessage() {}, terminate() {}};
+  setTimeout(() => { if (w.onerror) w.onerror(new Event('error')); }, 20);
+  return w;
+};
+"""
+
+
+@pytest.mark.parametrize("patch", ["no-worker", "blocked-worker"])
+def test_falls_back_to_the_main_thread(chrome, pages: Path, patch: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    script = chrome.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                    {"source": NO_WORKER if patch == "no-worker" else BLOCKED_WORKER})
+    try:
+        open_explorer(chrome, (pages / "inline.html").as_uri(), ready_phase=True)
+        assert not console_errors(chrome)
+        timing = chrome.execute_script("return window.initcourseExplorer.instances[0].root.querySelector('.icx-timing').textContent")
+        assert "main thread" in timing, timing
+        draws = set_control(chrome, "seed", 5)
+        wait_for_update(chrome, draws)
+        set_control(chrome, "train-steps", 50, "input")
+        chrome.execute_script("window.initcourseExplorer.instances[0].startTraining();")
+        WebDriverWait(chrome, 120).until(lambda d: d.execute_script(
+            "const t = window.initcourseExplorer.instances[0].training; return !!t && t.done === true;"))
+        curves = chrome.execute_script("return window.initcourseExplorer.instances[0].training.curves;")
+        assert curves[0][-1] < curves[0][0]
+    finally:
+        chrome.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})

@@ -120,7 +120,7 @@ def _script(text: str, name: str) -> str:
 def _container(cfg: dict[str, Any]) -> str:
     data = _html.escape(json.dumps(cfg, sort_keys=True, separators=(",", ":")), quote=True)
     return (
-        f'<div class="icx" data-initcourse-explorer="{data}">'
+        f'<div class="icx tex2jax_ignore mathjax_ignore" data-initcourse-explorer="{data}">'
         "<p>The interactive explorer needs JavaScript; it is loading (or JavaScript is off).</p></div>\n"
     )
 

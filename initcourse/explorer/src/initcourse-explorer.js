@@ -880,7 +880,17 @@
     };
   }
   var workerUrl = null, workerFailed = false;
+  /* A channel to a worker: an inline Blob worker, or, where workers are unavailable or blocked
+   * (an error before the first answer), the same handler on the main thread, replaying what was sent. */
   function spawn(onMessage) {
+    var sent = [], impl = null, ch = { kind: null };
+    function fallback() {
+      var scope = { postMessage: function (msg) { setTimeout(function () { onMessage(msg); }, 0); } };
+      workerMain(core, scope);
+      impl = { postMessage: function (m) { setTimeout(function () { if (scope.onmessage) scope.onmessage({ data: m }); }, 0); },
+        terminate: function () { scope.onmessage = null; } };
+      ch.kind = "main thread";
+    }
     if (!workerFailed && typeof Worker === "function" && typeof Blob === "function") {
       try {
         if (workerUrl === null) {
@@ -889,16 +899,21 @@
           workerUrl = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
         }
         var w = new Worker(workerUrl);
-        w.onmessage = function (e) { onMessage(e.data); };
-        w.kind = "worker";
-        return w;
+        w.onmessage = function (e) { sent = null; onMessage(e.data); };
+        w.onerror = function (e) {
+          if (sent === null) return; // a working worker: errors are the handler's, not the loading's
+          if (e && e.preventDefault) e.preventDefault();
+          workerFailed = true; w.terminate();
+          var queue = sent; fallback();
+          queue.forEach(function (m) { impl.postMessage(m); });
+        };
+        impl = w; ch.kind = "worker";
       } catch (e) { workerFailed = true; }
     }
-    // fallback: the same handler on the main thread, one message at a time
-    var scope = { postMessage: function (msg) { setTimeout(function () { onMessage(msg); }, 0); } };
-    workerMain(core, scope);
-    return { kind: "main thread", postMessage: function (m) { setTimeout(function () { scope.onmessage({ data: m }); }, 0); },
-      terminate: function () { scope.onmessage = function () {}; } };
+    if (impl === null) fallback();
+    ch.postMessage = function (m) { if (sent !== null) sent.push(m); impl.postMessage(m); };
+    ch.terminate = function () { impl.terminate(); };
+    return ch;
   }
   /* The latest request wins: a newer one waits for the running one, or replaces it when that
    * has run for more than 150 ms (the worker is restarted). */
@@ -915,7 +930,7 @@
       if (pending) { var p = pending; pending = null; start(p); }
     }
     worker = spawn(handle);
-    self.kind = worker.kind;
+    self.kind = function () { return worker.kind; };
     self.request = function (opts, meta) {
       var req = { id: nextId++, opts: opts, meta: meta };
       if (!busy) return start(req);
@@ -930,7 +945,7 @@
   function aux(msg, handler) {
     if (auxWorker === null) auxWorker = spawn(function (m) { if (auxHandlers[m.id]) auxHandlers[m.id](m); });
     msg.id = auxId++; auxHandlers[msg.id] = handler;
-    auxWorker.postMessage(msg, msg.bytes ? [msg.bytes] : []);
+    auxWorker.postMessage(msg);
     return msg.id;
   }
   var digitsPromise = null;
@@ -1397,7 +1412,7 @@
       var ms = performance.now() - meta.t;
       metrics.updates.push(ms); metrics.computeMs.push(r.ms); metrics.lastUpdateMs = ms; metrics.lastOptions = meta.opts;
       if (texts.timing) texts.timing.textContent = "Last update: " + Math.round(ms) + " ms from the control change to the redrawn plots (simulation " +
-        Math.round(r.ms) + " ms in a " + runner.kind + ", " + r.kernels + ").";
+        Math.round(r.ms) + " ms in a " + runner.kind() + ", " + r.kernels + ").";
     }) : null;
     function theory() {
       var sw2 = sigmaW2();
