@@ -424,6 +424,19 @@ def test_controls_change_the_plots(chrome, pages: Path, request: pytest.FixtureR
     say(request, "explorer: every control redraws the plots; keyboard and phase-diagram clicks work")
 
 
+def test_redraws_when_the_theme_changes(chrome, pages: Path) -> None:
+    """Axes take the text colour; a light/dark switch of the page (as the book's theme button does) redraws."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_explorer(chrome, (pages / "inline.html").as_uri(), ready_phase=True)
+    before = canvas_png(chrome, "signal-canvas")
+    chrome.execute_script("document.body.style.color = 'rgb(230, 230, 230)'; document.body.style.background = '#111';"
+                          "document.documentElement.dataset.theme = 'dark';")
+    WebDriverWait(chrome, 10).until(lambda d: d.execute_script(
+        "return (window.initcourseExplorer.instances[0].metrics.themeRedraws || 0) > 0"))
+    assert canvas_png(chrome, "signal-canvas") != before
+
+
 def test_four_fates_buttons(chrome, pages: Path) -> None:
     from selenium.webdriver.common.by import By
 
@@ -536,7 +549,7 @@ def test_speed(chrome, pages: Path, request: pytest.FixtureRequest) -> None:
                  f"took {big / 1000:.1f} s in the worker; longest main-thread task {longest:.0f} ms "
                  f"({len(long_tasks)} tasks over 50 ms)")
     assert median <= 100, f"median update {median:.0f} ms > 100 ms: {[round(t) for t in times]}"
-    assert max(mf_ms) < 100
+    assert statistics.median(mf_ms) < 50 and max(mf_ms) <= 200, f"mean-field redraws took {mf_ms} ms"
     assert longest <= 200, f"a main-thread task took {longest:.0f} ms: {long_tasks}"
 
 

@@ -1198,7 +1198,7 @@
       grid.appendChild(ss);
     }
     if (views.indexOf("phase") >= 0) {
-      var ps = section("phase", "Phase diagram (tanh)", "Colour: the slope χ₁ = σ_w² E[φ'(h)²] at the fixed point q*; gradients shrink (blue, ordered) or grow (red, chaotic) by χ₁ per layer. Black line: the edge of chaos χ₁ = 1. Click, or focus the diagram and use the arrow keys, to set tanh with weights N(0, σ_w²/n) and biases N(0, σ_b²).");
+      var ps = section("phase", "Phase diagram (tanh)", "Colour: the slope χ₁ = σ_w² E[φ'(h)²] at the fixed point q*; gradients shrink (blue, ordered) or grow (red, chaotic) by χ₁ per layer. Full colour at χ₁ = ½ and 2; black line: the edge of chaos χ₁ = 1. Click, or focus the diagram and use the arrow keys, to set tanh with weights N(0, σ_w²/n) and biases N(0, σ_b²).");
       ps.appendChild(canvas("phase", "Phase diagram"));
       canvases.phase.setAttribute("tabindex", "0");
       ctl.msw2 = range("msw2", PHASE_W[0], PHASE_W[1], 0.01, 1); ctl.msw2Out = output("msw2-out", ctl.msw2.id);
@@ -1544,6 +1544,18 @@
     writeControls();
     if (needNet) changed(performance.now());
     var redraw = function () { drawSignal(); drawHists(); drawSaturation(); drawPhase(); drawTraining(); };
+    // the axes and labels take the text colour: redraw when the page switches light/dark
+    var themeQueued = false, themeRedraw = function () {
+      if (themeQueued) return;
+      themeQueued = true;
+      requestAnimationFrame(function () { themeQueued = false; metrics.themeRedraws = (metrics.themeRedraws || 0) + 1; redraw(); });
+    };
+    if (typeof MutationObserver === "function")
+      new MutationObserver(themeRedraw).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "data-mode", "class"] });
+    if (global.matchMedia) {
+      var dark = global.matchMedia("(prefers-color-scheme: dark)");
+      if (dark.addEventListener) dark.addEventListener("change", themeRedraw);
+    }
     if (typeof ResizeObserver === "function") {
       var lastW = root.clientWidth, pendingResize = false;
       new ResizeObserver(function () {
