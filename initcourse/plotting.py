@@ -1,16 +1,16 @@
-"""The course's figures: one style and a few plot helpers (matplotlib only, never TensorFlow).
+"""The course's figures: one style and a few plot helpers (matplotlib, no TensorFlow).
 
-Every helper takes ``ax=None`` (or ``axes=None``), draws on the given axes or on a new figure,
-returns the axes, never calls ``plt.show()`` and never sets a title: in the book the caption
-(cell metadata) says what a figure shows.
+Every helper takes ``ax=None`` (or ``axes=None``), draws on the given axes or on a new
+figure, returns the axes, never calls ``plt.show()`` and never sets a title: in the book
+the caption (cell metadata) says what a figure shows.
 
-The style (:data:`COURSE_STYLE`) is applied globally by :func:`use_style` or temporarily by
-:func:`style_context`:
+The style (:data:`COURSE_STYLE`) is applied globally by :func:`use_style` or temporarily
+by :func:`style_context`:
 
 * small figures (6.4 × 3.8 in) shown 576 px wide (``dpi`` 90); in a Jupyter kernel
-  :func:`use_style` stores them as PNGs at twice that resolution ("retina") with their display
-  size in the output's metadata, so they stay sharp on high-resolution screens and when a
-  reader zooms on a phone;
+  :func:`use_style` stores them as PNGs at twice that resolution ("retina") with their
+  display size in the output's metadata, so they stay sharp on high-resolution screens
+  and when a reader zooms on a phone;
 * 10-point fonts, light grid, no top/right spines, legends without frames;
 * the Okabe–Ito colour cycle, distinguishable with the common forms of colour blindness.
 """
@@ -21,7 +21,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Optional, Union
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -92,25 +92,26 @@ QUANTITY_LABELS = {
 
 
 def use_style() -> None:
-    """Apply the course style (:data:`COURSE_STYLE`) globally, for the rest of the session.
+    """Apply the course style (:data:`COURSE_STYLE`) for the rest of the session.
 
-    Call it once in a chapter's import cell. It returns nothing, so a cell that ends with it
-    prints nothing. In IPython (a Jupyter kernel) it also makes inline figures "retina" PNGs:
-    drawn at ``2 * figure.dpi`` with the display size (``figure.dpi``) stored as the output's
-    width/height metadata (:func:`retina_inline_figures`).
-    Use :func:`style_context` to apply the style only inside a ``with`` block.
+    Call it once in a chapter's import cell. It returns nothing, so a cell that ends
+    with it prints nothing. In IPython (a Jupyter kernel) it also makes inline figures
+    "retina" PNGs: drawn at ``2 * figure.dpi`` with the display size (``figure.dpi``)
+    stored as the output's width/height metadata (:func:`retina_inline_figures`). Use
+    :func:`style_context` to apply the style only inside a ``with`` block.
     """
-    mpl.rcParams.update(COURSE_STYLE)
+    mpl.rcParams.update(COURSE_STYLE)  # type: ignore[arg-type]  # str keys, not Literal
     retina_inline_figures()
 
 
 def retina_inline_figures() -> bool:
     """Show inline figures as 2x PNGs with their display size, if running under IPython.
 
-    Uses ``matplotlib_inline.backend_inline.set_matplotlib_formats("retina")``: IPython then
-    renders each figure at twice ``figure.dpi`` and records half the pixel size as the PNG's
-    ``width``/``height`` metadata, which Jupyter and the book use as the display size.
-    Returns True if the format was set, False outside IPython (plain Python, tests).
+    Uses ``matplotlib_inline.backend_inline.set_matplotlib_formats("retina")``: IPython
+    then renders each figure at twice ``figure.dpi`` and records half the pixel size as
+    the PNG's ``width``/``height`` metadata, which Jupyter and the book use as the
+    display size. Returns True if the format was set, False outside IPython (plain
+    Python, tests).
     """
     try:
         from IPython import get_ipython
@@ -125,25 +126,30 @@ def retina_inline_figures() -> bool:
 
 
 def style_context() -> AbstractContextManager:
-    """Return a context manager that applies the course style inside a ``with`` block only."""
-    return mpl.rc_context(COURSE_STYLE)
+    """Return a context manager applying the course style in a ``with`` block only."""
+    return mpl.rc_context(COURSE_STYLE)  # type: ignore[arg-type]  # str keys
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # helpers
-# --------------------------------------------------------------------------------------------
-def _get_ax(ax: Optional[Axes]) -> Axes:
+# --------------------------------------------------------------------------------------
+def _get_ax(ax: Axes | None) -> Axes:
     if ax is None:
         _, ax = plt.subplots()
         return ax
     if not isinstance(ax, Axes):
-        raise TypeError(f"ax: expected a matplotlib Axes or None, got {type(ax).__name__}")
+        raise TypeError(
+            f"ax: expected a matplotlib Axes or None, got {type(ax).__name__}"
+        )
     return ax
 
 
 def _check_mapping(values: Any, name: str) -> Mapping:
     if not isinstance(values, Mapping) or len(values) == 0:
-        raise TypeError(f"{name}: expected a non-empty dict {{label: values}}, got {type(values).__name__} {values!r:.80}")
+        raise TypeError(
+            f"{name}: expected a non-empty dict {{label: values}}, got "
+            f"{type(values).__name__} {values!r:.80}"
+        )
     return values
 
 
@@ -156,13 +162,15 @@ def _check_bins(bins: int) -> int:
 def _as_1d(values: Any, name: str) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 1-D array, got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected a non-empty 1-D array, got shape {arr.shape}"
+        )
     return arr
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # plots
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _default_layers(n: int, max_panels: int = 6) -> list[int]:
     if n <= max_panels:
         return list(range(n))
@@ -172,40 +180,48 @@ def _default_layers(n: int, max_panels: int = 6) -> list[int]:
 def layer_histograms(
     activations: Sequence[np.ndarray],
     *,
-    layers: Optional[Sequence[int]] = None,
+    layers: Sequence[int] | None = None,
     bins: int = 60,
-    axes: Optional[Union[np.ndarray, Sequence[Axes]]] = None,
-    label: Optional[str] = None,
-    ax: Optional[Union[Axes, np.ndarray, Sequence[Axes]]] = None,
+    axes: np.ndarray | Sequence[Axes] | None = None,
+    label: str | None = None,
+    ax: Axes | np.ndarray | Sequence[Axes] | None = None,
 ) -> np.ndarray:
     """One histogram per layer of the values in ``activations`` (a grid of panels).
 
     Parameters
     ----------
     activations : sequence of numpy.ndarray
-        Per-layer arrays (e.g. ``simulate(..., keep_activations=True).activations``); each is flattened.
+        Per-layer arrays (e.g. ``simulate(..., keep_activations=True).activations``);
+        each is flattened.
     layers : sequence of int, optional
-        0-based indices into ``activations`` to show. Default: all layers if there are at most 6,
-        else 6 evenly spaced ones including the first and the last.
+        0-based indices into ``activations`` to show. Default: all layers if there are
+        at most 6, else 6 evenly spaced ones including the first and the last.
     bins : int
         Number of bins per histogram.
     axes : array of Axes, optional
-        Draw into these (one per shown layer), e.g. to overlay a second initializer with another
-        ``label``; default: a new figure with up to 3 panels per row.
+        Draw into these (one per shown layer), e.g. to overlay a second initializer with
+        another ``label``; default: a new figure with up to 3 panels per row.
     label : str, optional
         Legend label of this set of histograms (a legend is drawn in the first panel).
     ax : Axes or array of Axes, optional
-        The same as ``axes`` (the name the other helpers use); a single Axes serves one shown layer.
-        Give ``ax`` or ``axes``, not both.
+        The same as ``axes`` (the name the other helpers use); a single Axes serves one
+        shown layer. Give ``ax`` or ``axes``, not both.
 
     Returns
     -------
     numpy.ndarray
-        The 1-D array of the axes used, one per shown layer. Each panel's x-label names the layer
-        (counted from 1); the y-axis is a density.
+        The 1-D array of the axes used, one per shown layer. Each panel's x-label names
+        the layer (counted from 1); the y-axis is a density.
     """
-    if isinstance(activations, np.ndarray) or not isinstance(activations, Sequence) or len(activations) == 0:
-        raise TypeError(f"activations: expected a non-empty list of per-layer arrays, got {type(activations).__name__}")
+    if (
+        isinstance(activations, np.ndarray)
+        or not isinstance(activations, Sequence)
+        or len(activations) == 0
+    ):
+        raise TypeError(
+            "activations: expected a non-empty list of per-layer arrays, got "
+            f"{type(activations).__name__}"
+        )
     bins = _check_bins(bins)
     if ax is not None:
         if axes is not None:
@@ -217,27 +233,47 @@ def layer_histograms(
     else:
         idx = []
         for i in layers:
-            if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
-                raise ValueError(f"layers: every entry must be an index in 0..{n - 1}, got {i!r}")
+            if (
+                isinstance(i, bool)
+                or not isinstance(i, numbers.Integral)
+                or not 0 <= i < n
+            ):
+                raise ValueError(
+                    f"layers: every entry must be an index in 0..{n - 1}, got {i!r}"
+                )
             idx.append(int(i))
         if not idx:
             raise ValueError("layers: must not be empty")
     if axes is None:
-        ncols = min(3, len(idx))
+        # two columns at most: 6.4 inches wide, so labels stay legible on a phone
+        ncols = min(2, len(idx))
         nrows = math.ceil(len(idx) / ncols)
-        fig, grid = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.2 * nrows), squeeze=False)
+        fig, grid = plt.subplots(
+            nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False
+        )
         flat = grid.ravel()
-        for extra in flat[len(idx):]:
+        for extra in flat[len(idx) :]:
             fig.delaxes(extra)
         ax_list = flat[: len(idx)]
     else:
         ax_list = np.asarray(axes, dtype=object).ravel()
         if ax_list.size < len(idx) or not all(isinstance(a, Axes) for a in ax_list):
-            raise ValueError(f"axes: need at least {len(idx)} matplotlib Axes (one per layer), got {ax_list.size}")
+            raise ValueError(
+                f"axes: need at least {len(idx)} matplotlib Axes (one per layer), "
+                f"got {ax_list.size}"
+            )
         ax_list = ax_list[: len(idx)]
-    for ax, i in zip(ax_list, idx):
+    for ax, i in zip(ax_list, idx, strict=True):
+        assert isinstance(ax, Axes)  # checked above; tells the type checker
         values = np.asarray(activations[i], dtype=float).ravel()
-        ax.hist(values, bins=bins, density=True, histtype="stepfilled", alpha=0.55, label=label)
+        ax.hist(
+            values,
+            bins=bins,
+            density=True,
+            histtype="stepfilled",
+            alpha=0.55,
+            label=label,
+        )
         ax.set_xlabel(f"layer {i + 1}")
     if label is not None:
         ax_list[0].legend()
@@ -248,7 +284,7 @@ def std_profile(
     results: Mapping[str, Any],
     *,
     quantity: str = "act_std",
-    ax: Optional[Axes] = None,
+    ax: Axes | None = None,
     log: bool = True,
 ) -> Axes:
     """Plot a per-layer statistic versus depth, one line per entry of ``results``.
@@ -256,14 +292,16 @@ def std_profile(
     Parameters
     ----------
     results : dict
-        ``{label: PropagationResult or 1-D array}``; for a result, its attribute ``quantity`` is plotted.
+        ``{label: PropagationResult or 1-D array}``; for a result, its attribute
+        ``quantity`` is plotted.
     quantity : str
-        Attribute of :class:`initcourse.propagation.PropagationResult` (``"act_std"``, ``"grad_std"``, ...);
-        also the y-label.
+        Attribute of :class:`initcourse.propagation.PropagationResult` (``"act_std"``,
+        ``"grad_std"``, ...); also the y-label.
     ax : Axes, optional
         Where to draw (default: a new figure).
     log : bool
-        Logarithmic y-axis (default), where a constant factor per layer is a straight line.
+        Logarithmic y-axis (default), where a constant factor per layer is a straight
+        line.
 
     Returns
     -------
@@ -271,19 +309,34 @@ def std_profile(
     """
     _check_mapping(results, "results")
     if quantity not in QUANTITY_LABELS:
-        raise ValueError(f"quantity: got {quantity!r}; allowed values are {', '.join(map(repr, QUANTITY_LABELS))}")
+        raise ValueError(
+            f"quantity: got {quantity!r}; allowed values are "
+            + ", ".join(map(repr, QUANTITY_LABELS))
+        )
     ax = _get_ax(ax)
     for name, res in results.items():
         if isinstance(res, (np.ndarray, list, tuple)):
             values = _as_1d(res, f"results[{name!r}]")
         else:
             if not hasattr(res, quantity):
-                raise TypeError(f"results[{name!r}]: expected a PropagationResult or an array, got {type(res).__name__}")
+                raise TypeError(
+                    f"results[{name!r}]: expected a PropagationResult or an array, "
+                    f"got {type(res).__name__}"
+                )
             raw = getattr(res, quantity)
             if raw is None:
-                raise ValueError(f"quantity: results[{name!r}] has no {quantity!r} (simulated with backward=False?)")
+                raise ValueError(
+                    f"quantity: results[{name!r}] has no {quantity!r} "
+                    "(simulated with backward=False?)"
+                )
             values = _as_1d(raw, f"results[{name!r}]")
-        ax.plot(np.arange(1, values.size + 1), values, marker="o", markersize=3, label=str(name))
+        ax.plot(
+            np.arange(1, values.size + 1),
+            values,
+            marker="o",
+            markersize=3,
+            label=str(name),
+        )
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("layer")
@@ -293,9 +346,13 @@ def std_profile(
 
 
 def singular_value_hist(
-    values: Mapping[str, np.ndarray], *, ax: Optional[Axes] = None, bins: int = 50, log: bool = False
+    values: Mapping[str, np.ndarray],
+    *,
+    ax: Axes | None = None,
+    bins: int = 50,
+    log: bool = False,
 ) -> Axes:
-    """Histograms of singular values (e.g. of Jacobians or matrix products), one per entry, shared bins.
+    """Histograms of singular values (e.g. of Jacobians), one per entry, shared bins.
 
     Parameters
     ----------
@@ -306,8 +363,8 @@ def singular_value_hist(
     bins : int
         Number of bins (shared by all entries so their heights compare).
     log : bool
-        Logarithmic x-axis with log-spaced bins, for spectra spanning many orders of magnitude
-        (exact zeros are left out).
+        Logarithmic x-axis with log-spaced bins, for spectra spanning many orders of
+        magnitude (exact zeros are left out).
 
     Returns
     -------
@@ -333,7 +390,13 @@ def singular_value_hist(
             lo, hi = lo - 0.05 * max(1.0, abs(lo)), hi + 0.05 * max(1.0, abs(hi))
         edges = np.linspace(lo, hi, bins + 1)
     for name, v in data.items():
-        ax.hist(v[v > 0] if log else v, bins=edges, histtype="step", linewidth=1.8, label=name)
+        ax.hist(
+            v[v > 0] if log else v,
+            bins=list(edges),
+            histtype="step",
+            linewidth=1.8,
+            label=name,
+        )
     ax.set_xlabel("singular value")
     ax.set_ylabel("count")
     ax.legend()
@@ -345,16 +408,19 @@ def phase_diagram(
     sigma_b2_grid: np.ndarray,
     xi_c: np.ndarray,
     *,
-    ax: Optional[Axes] = None,
-    critical: Optional[Union[Sequence[float], np.ndarray]] = None,
+    ax: Axes | None = None,
+    critical: Sequence[float] | np.ndarray | None = None,
 ) -> Axes:
-    """Order-to-chaos heat map of the depth scale :math:`\\xi_c(\\sigma_w^2, \\sigma_b^2)`.
+    """Order-to-chaos heat map of the depth scale.
+
+    The depth scale is :math:`\\xi_c(\\sigma_w^2, \\sigma_b^2)`.
 
     Draws ``xi_c`` (shape ``(len(sigma_b2_grid), len(sigma_w2_grid))``, as returned by
-    :func:`initcourse.meanfield.phase_diagram`) on a logarithmic colour scale with a colour bar,
-    the critical line :math:`\\chi_1 = 1` as a white curve, and the labels "ordered" (left of it) and
-    "chaotic" (right) :cite:`poole2016exponential,schoenholz2017deep`. Infinite values (on the
-    critical line) are shown with the largest finite value.
+    :func:`initcourse.meanfield.phase_diagram`) on a logarithmic colour scale with a
+    colour bar, the critical line :math:`\\chi_1 = 1` as a white curve, and the labels
+    "ordered" (left of it) and "chaotic" (right)
+    :cite:`poole2016exponential,schoenholz2017deep`. Infinite values (on the critical
+    line) are shown with the largest finite value.
 
     Parameters
     ----------
@@ -366,8 +432,8 @@ def phase_diagram(
         Where to draw (default: a new figure).
     critical : array_like, optional
         The critical :math:`\\sigma_w^2` for each value of ``sigma_b2_grid`` (e.g. from
-        :func:`initcourse.meanfield.critical_sigma_w2`). Default: the :math:`\\sigma_w^2` of the grid
-        where :math:`\\xi_c` peaks in each row.
+        :func:`initcourse.meanfield.critical_sigma_w2`). Default: the
+        :math:`\\sigma_w^2` of the grid where :math:`\\xi_c` peaks in each row.
 
     Returns
     -------
@@ -378,7 +444,8 @@ def phase_diagram(
     xi = np.asarray(xi_c, dtype=float)
     if xi.shape != (b.size, w.size):
         raise ValueError(
-            f"xi_c: expected shape (len(sigma_b2_grid), len(sigma_w2_grid)) = {(b.size, w.size)}, got {xi.shape}"
+            "xi_c: expected shape (len(sigma_b2_grid), len(sigma_w2_grid)) = "
+            f"{(b.size, w.size)}, got {xi.shape}"
         )
     finite = xi[np.isfinite(xi) & (xi > 0)]
     if finite.size == 0:
@@ -390,12 +457,17 @@ def phase_diagram(
     else:
         crit = _as_1d(critical, "critical")
         if crit.size != b.size:
-            raise ValueError(f"critical: expected {b.size} values (one per sigma_b2), got {crit.size}")
+            raise ValueError(
+                f"critical: expected {b.size} values (one per sigma_b2), "
+                f"got {crit.size}"
+            )
     ax = _get_ax(ax)
     vmin, vmax = finite.min(), finite.max()
     if vmin == vmax:
         vmax = vmin * 1.01
-    mesh = ax.pcolormesh(w, b, shown, shading="nearest", norm=LogNorm(vmin=vmin, vmax=vmax))
+    mesh = ax.pcolormesh(
+        w, b, shown, shading="nearest", norm=LogNorm(vmin=vmin, vmax=vmax)
+    )
     cbar = ax.figure.colorbar(mesh, ax=ax)
     cbar.set_label(r"depth scale $\xi_c$")
     ax.plot(crit, b, color="white", linewidth=2, label=r"critical line $\chi_1 = 1$")
@@ -417,12 +489,12 @@ def phase_diagram(
 def training_curves(
     histories: Mapping[str, Iterable[float]],
     *,
-    ax: Optional[Axes] = None,
+    ax: Axes | None = None,
     ylabel: str = "loss",
     log: bool = False,
     xlabel: str = "epoch",
 ) -> Axes:
-    """Plot one curve per entry of ``histories`` (e.g. the loss of each initializer), with a legend.
+    """Plot one curve per entry of ``histories`` (e.g. each initializer's loss).
 
     Parameters
     ----------

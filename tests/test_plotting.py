@@ -1,4 +1,4 @@
-"""Tests for initcourse.plotting (Agg backend): returned axes, artists, labels, no titles, ax reuse."""
+"""Tests for initcourse.plotting (Agg): axes, artists, labels, no titles, reuse."""
 
 from __future__ import annotations
 
@@ -39,12 +39,16 @@ def _legend_texts(ax: Axes) -> list[str]:
     return [t.get_text() for t in leg.get_texts()] if leg is not None else []
 
 
-# ------------------------------------------------------------------------------------ style
+# ------------------------------------------------------------------------------------
+# style
 def test_use_style_sets_rcparams_and_context_restores():
     before = mpl.rcParams["figure.dpi"]
     with plotting.style_context():
         assert mpl.rcParams["figure.dpi"] == 90
-        assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][0] == plotting.OKABE_ITO[0]
+        assert (
+            mpl.rcParams["axes.prop_cycle"].by_key()["color"][0]
+            == plotting.OKABE_ITO[0]
+        )
     assert mpl.rcParams["figure.dpi"] == before
     try:
         assert plotting.use_style() is None  # a cell ending with it prints nothing
@@ -53,14 +57,16 @@ def test_use_style_sets_rcparams_and_context_restores():
         assert mpl.rcParams["font.size"] == 10
         _, ax = plt.subplots()
         (line,) = ax.plot([0, 1])
-        assert matplotlib.colors.to_hex(line.get_color()) == plotting.OKABE_ITO[0].lower()
+        assert (
+            matplotlib.colors.to_hex(line.get_color()) == plotting.OKABE_ITO[0].lower()
+        )
     finally:
         mpl.rcdefaults()
         matplotlib.use("Agg")
 
 
 def test_use_style_makes_inline_figures_retina_pngs_with_their_display_size():
-    """Under IPython, figures become 2x PNGs whose metadata gives the 1x display size."""
+    """Under IPython, figures become 2x PNGs whose metadata gives the display size."""
     from IPython.core.interactiveshell import InteractiveShell
 
     assert plotting.retina_inline_figures() is False  # plain Python: nothing to set
@@ -75,7 +81,8 @@ def test_use_style_makes_inline_figures_retina_pngs_with_their_display_size():
         width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
         shown = metadata["image/png"]
         assert (shown["width"], shown["height"]) == (width // 2, height // 2)
-        # bbox_inches="tight" trims or grows the edges a little: about 4 x 2 inches at 90 dpi
+        # bbox_inches="tight" trims or grows the edges a little: about 4 x 2 inches at
+        # 90 dpi
         assert 0.8 * 4.0 * 90 <= shown["width"] <= 1.1 * 4.0 * 90
         assert 0.8 * 2.0 * 90 <= shown["height"] <= 1.1 * 2.0 * 90
     finally:
@@ -84,33 +91,46 @@ def test_use_style_makes_inline_figures_retina_pngs_with_their_display_size():
         matplotlib.use("Agg")
 
 
-# ------------------------------------------------------------------------------------ layer histograms
+# ------------------------------------------------------------------------------------
+# layer histograms
 def test_layer_histograms_grid_and_overlay():
     rng = np.random.default_rng(0)
     acts = [rng.normal(0, s, (64, 16)) for s in (1.0, 0.5, 0.25, 0.1)]
     axes = plotting.layer_histograms(acts, bins=20, label="He")
     assert isinstance(axes, np.ndarray) and axes.shape == (4,)
     assert all(isinstance(a, Axes) for a in axes)
-    assert [a.get_xlabel() for a in axes] == ["layer 1", "layer 2", "layer 3", "layer 4"]
+    assert [a.get_xlabel() for a in axes] == [
+        "layer 1",
+        "layer 2",
+        "layer 3",
+        "layer 4",
+    ]
     assert all(len(a.patches) == 1 for a in axes)  # one stepfilled polygon per panel
     assert all(_no_titles(a) for a in axes)
     assert _legend_texts(axes[0]) == ["He"]
-    # 4 panels in a 2 x 3 grid: the two unused axes are removed
+    # 4 panels in a 2 x 2 grid (two columns at most: 6.4 inches wide)
     assert len(axes[0].figure.axes) == 4
+    assert axes[0].figure.get_figwidth() <= 6.4
     again = plotting.layer_histograms(acts, bins=20, axes=axes, label="Glorot")
-    assert all(a is b for a, b in zip(again, axes))
+    assert all(a is b for a, b in zip(again, axes, strict=True))
     assert all(len(a.patches) == 2 for a in axes)
     assert _legend_texts(axes[0]) == ["He", "Glorot"]
 
 
 def test_layer_histograms_takes_ax_like_the_other_helpers():
     acts = [np.linspace(-1, 1, 50), np.linspace(-2, 2, 50)]
-    axes = plotting.layer_histograms(acts, ax=None)  # ax=None: a new figure, as for every helper
+    axes = plotting.layer_histograms(
+        acts, ax=None
+    )  # ax=None: a new figure, as for every helper
     assert axes.size == 2 and all(isinstance(a, Axes) for a in axes)
     again = plotting.layer_histograms(acts, ax=axes, label="second")
-    assert all(a is b for a, b in zip(again, axes)) and all(len(a.patches) == 2 for a in axes)
+    assert all(a is b for a, b in zip(again, axes, strict=True)) and all(
+        len(a.patches) == 2 for a in axes
+    )
     fig, single = plt.subplots()
-    one = plotting.layer_histograms(acts, layers=[1], ax=single)  # one Axes for one shown layer
+    one = plotting.layer_histograms(
+        acts, layers=[1], ax=single
+    )  # one Axes for one shown layer
     assert one.size == 1 and one[0] is single and single.get_xlabel() == "layer 2"
     with pytest.raises(ValueError, match="ax"):
         plotting.layer_histograms(acts, ax=axes, axes=axes)
@@ -129,16 +149,28 @@ def test_layer_histograms_default_subset_and_chosen_layers():
 
 
 def test_layer_histograms_from_simulation():
-    res = propagation.simulate(depth=3, width=32, activation="tanh", initializer="glorot_uniform",
-                               rng=0, batch_size=32, keep_activations=True)
+    res = propagation.simulate(
+        depth=3,
+        width=32,
+        activation="tanh",
+        initializer="glorot_uniform",
+        rng=0,
+        batch_size=32,
+        keep_activations=True,
+    )
     axes = plotting.layer_histograms(res.activations)
     assert axes.size == 3
 
 
-# ------------------------------------------------------------------------------------ std profile
+# ------------------------------------------------------------------------------------
+# std profile
 def test_std_profile_lines_legend_and_values():
-    he = propagation.simulate(depth=6, width=32, initializer="he_normal", rng=0, batch_size=32)
-    gl = propagation.simulate(depth=6, width=32, initializer="glorot_uniform", rng=0, batch_size=32)
+    he = propagation.simulate(
+        depth=6, width=32, initializer="he_normal", rng=0, batch_size=32
+    )
+    gl = propagation.simulate(
+        depth=6, width=32, initializer="glorot_uniform", rng=0, batch_size=32
+    )
     ax = plotting.std_profile({"He": he, "Glorot": gl, "theory": np.ones(6)})
     assert isinstance(ax, Axes) and _no_titles(ax)
     assert len(ax.get_lines()) == 3
@@ -161,9 +193,12 @@ def test_std_profile_errors():
         plotting.std_profile({})
 
 
-# ------------------------------------------------------------------------------------ singular values
+# ------------------------------------------------------------------------------------
+# singular values
 def test_singular_value_hist_linear_and_log():
-    gauss = propagation.product_singular_values(10, 32, initializer="glorot_normal", rng=0)
+    gauss = propagation.product_singular_values(
+        10, 32, initializer="glorot_normal", rng=0
+    )
     orth = np.ones(32)
     ax = plotting.singular_value_hist({"Gaussian": gauss, "orthogonal": orth}, bins=30)
     assert isinstance(ax, Axes) and _no_titles(ax)
@@ -177,7 +212,8 @@ def test_singular_value_hist_linear_and_log():
         plotting.singular_value_hist({"a": orth}, bins=0)
 
 
-# ------------------------------------------------------------------------------------ phase diagram
+# ------------------------------------------------------------------------------------
+# phase diagram
 def test_phase_diagram_heatmap_critical_line_and_labels():
     w = np.linspace(0.5, 4.0, 15)
     b = np.array([0.0, 0.05, 0.1, 0.2])
@@ -204,9 +240,12 @@ def test_phase_diagram_shape_error():
         plotting.phase_diagram([1.0, 2.0], [0.0], np.ones((2, 2)))
 
 
-# ------------------------------------------------------------------------------------ training curves
+# ------------------------------------------------------------------------------------
+# training curves
 def test_training_curves():
-    ax = plotting.training_curves({"He": [2.3, 1.0, 0.5], "Glorot": [2.3, 2.3, 2.29]}, ylabel="loss", log=True)
+    ax = plotting.training_curves(
+        {"He": [2.3, 1.0, 0.5], "Glorot": [2.3, 2.3, 2.29]}, ylabel="loss", log=True
+    )
     assert isinstance(ax, Axes) and _no_titles(ax)
     assert len(ax.get_lines()) == 2
     assert _legend_texts(ax) == ["He", "Glorot"]
@@ -235,4 +274,8 @@ def test_plotting_does_not_import_tensorflow():
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; "
         "assert not bad, bad"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )

@@ -1,19 +1,23 @@
-"""Measure the built website as a reader meets it: weight, load time, wide blocks, phone overflow.
+"""Measure the built website as a reader meets it: weight, load time, layout.
 
 Usage::
 
-    .venv/bin/python tools/site_report.py [--site _build/html] [--root .] [--repeat 3] [--json out.json]
+    .venv/bin/python tools/site_report.py [--site _build/html] [--root .] \
+        [--repeat 3] [--json out.json]
 
 Prints, for the site in ``--site`` (built beforehand with ``make book``):
 
 * the site's size on disk, its source maps and its MathJax folder;
-* the code and output lines of the chapters in ``--root``/notebooks longer than 88 characters;
-* for every page, in headless Chromium with an empty cache and no network: the requests and
-  bytes it loads, the time to its ``load`` event and to the end of math typesetting (median of
-  ``--repeat`` loads), the blocks that scroll sideways at 1280 px, and its width at 390 px.
+* the code and output lines of the chapters in ``--root``/notebooks longer than 88
+  characters;
+* for every page, in headless Chromium with an empty cache and no network: the requests
+  and bytes it loads, the time to its ``load`` event and to the end of math typesetting
+  (median of ``--repeat`` loads), the blocks that scroll sideways at 1280 px, and its
+  width at 390 px.
 
-It uses the checks of ``tests/test_browser.py`` (same JavaScript, same browser settings), so the
-numbers it prints are the ones the tests assert on. Timings depend on the machine and its load.
+It uses the checks of ``tests/test_browser.py`` (same JavaScript, same browser
+settings), so the numbers it prints are the ones the tests assert on. Timings depend on
+the machine and its load.
 """
 
 from __future__ import annotations
@@ -47,8 +51,13 @@ def folder_bytes(folder: Path, pattern: str = "*") -> int:
 
 
 def long_lines(notebooks: list[Path], limit: int = LIMIT) -> dict[str, int]:
-    """Code lines, text-output lines and code lines in all, of the notebooks; longer than ``limit``."""
-    counts = {"code lines": 0, "long code lines": 0, "output lines": 0, "long output lines": 0}
+    """Code and text-output lines of the notebooks, and those longer than ``limit``."""
+    counts = {
+        "code lines": 0,
+        "long code lines": 0,
+        "output lines": 0,
+        "long output lines": 0,
+    }
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
@@ -64,14 +73,18 @@ def long_lines(notebooks: list[Path], limit: int = LIMIT) -> dict[str, int]:
                     text = "\n".join(out.get("traceback", []))
                 out_lines = text.splitlines()
                 counts["output lines"] += len(out_lines)
-                counts["long output lines"] += sum(len(line) > limit for line in out_lines)
+                counts["long output lines"] += sum(
+                    len(line) > limit for line in out_lines
+                )
     return counts
 
 
 @contextmanager
 def served(site: Path) -> Iterator[str]:
     """Serve ``site`` on a free port of 127.0.0.1."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(tb.QuietHandler, directory=str(site)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(tb.QuietHandler, directory=str(site))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -97,7 +110,10 @@ def chromium() -> Iterator[object]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    env = dict(tb.os.environ, FONTCONFIG_FILE=str(tb.write_fonts_conf_without_cjk(Path(profile))))
+    env = dict(
+        tb.os.environ,
+        FONTCONFIG_FILE=str(tb.write_fonts_conf_without_cjk(Path(profile))),
+    )
     driver = webdriver.Chrome(service=Service(paths[1], env=env), options=options)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(tb.MATH_TIMEOUT)
@@ -128,7 +144,8 @@ def measure_pages(site: Path, pages: list[str], repeat: int) -> list[dict]:
                     "requests": loads[0]["requests"],
                     "bytes": loads[0]["bytes"],
                     "load_s": statistics.median(r["load_ms"] for r in loads) / 1000,
-                    "typeset_s": statistics.median(r["typeset_ms"] for r in loads) / 1000,
+                    "typeset_s": statistics.median(r["typeset_ms"] for r in loads)
+                    / 1000,
                     "wide_blocks": len(blocks),
                     "wide_block_list": blocks,
                     "phone_width": phone["width"],
@@ -136,8 +153,10 @@ def measure_pages(site: Path, pages: list[str], repeat: int) -> list[dict]:
                 }
             )
             print(
-                f"{docname:40s} {rows[-1]['requests']:4d} req {rows[-1]['bytes'] / 1e6:6.2f} MB "
-                f"load {rows[-1]['load_s']:5.2f} s typeset {rows[-1]['typeset_s']:5.2f} s "
+                f"{docname:40s} {rows[-1]['requests']:4d} req "
+                f"{rows[-1]['bytes'] / 1e6:6.2f} MB "
+                f"load {rows[-1]['load_s']:5.2f} s "
+                f"typeset {rows[-1]['typeset_s']:5.2f} s "
                 f"wide {len(blocks):3d} phone {phone['width']:4d} px",
                 flush=True,
             )
@@ -147,9 +166,15 @@ def measure_pages(site: Path, pages: list[str], repeat: int) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site", type=Path, default=ROOT / "_build" / "html")
-    parser.add_argument("--root", type=Path, default=ROOT, help="the book whose notebooks are counted")
-    parser.add_argument("--repeat", type=int, default=3, help="loads per page for the median times")
-    parser.add_argument("--pages", nargs="*", help="docnames (default: every page of the book)")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the book whose notebooks are counted"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="loads per page for the median times"
+    )
+    parser.add_argument(
+        "--pages", nargs="*", help="docnames (default: every page of the book)"
+    )
     parser.add_argument("--json", type=Path, help="write every number here")
     args = parser.parse_args(argv)
 
@@ -165,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     notebooks = sorted((args.root / "notebooks").glob("[0-9]*.ipynb"))
     static.update(long_lines(notebooks))
     for key, value in static.items():
-        print(f"{key:20s} {value / 1e6:.2f} MB" if key.endswith("bytes") else f"{key:20s} {value}")
+        print(
+            f"{key:20s} {value / 1e6:.2f} MB"
+            if key.endswith("bytes")
+            else f"{key:20s} {value}"
+        )
 
     pages = args.pages or [d for d in tb.ALL_PAGES if (site / f"{d}.html").is_file()]
     rows = measure_pages(site, pages, args.repeat)
@@ -180,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(summary, indent=1))
     if args.json:
-        args.json.write_text(json.dumps({"static": static, "summary": summary, "pages": rows}, indent=1), encoding="utf-8")
+        args.json.write_text(
+            json.dumps({"static": static, "summary": summary, "pages": rows}, indent=1),
+            encoding="utf-8",
+        )
     return 0
 
 

@@ -1,20 +1,21 @@
-"""Bibliography entries labelled as the text cites them, each linking back to the pages citing it.
+"""Bibliography entries labelled as cited in the text, linking back to the citing pages.
 
-The chapters cite in author-year style (``bibtex_reference_style = author_year``): "Glorot and
-Bengio, 2010". The default bibliography style labelled the same entry "[GB10]", and built its
-alpha labels from raw LaTeX, so accented names came out as "GDollarG+17" or "KrahenbuhlDDD16".
+The chapters cite in author-year style (``bibtex_reference_style = author_year``):
+"Glorot and Bengio, 2010". The default bibliography style labelled the same entry
+"[GB10]", and built its alpha labels from raw LaTeX, so accented names came out as
+"GDollarG+17" or "KrahenbuhlDDD16".
 
-* :class:`AuthorYearLabelStyle` (pybtex label style ``initcourse_author_year``) labels an entry
-  with the very text of its in-text citation: the reference style's author template
-  (sphinxcontrib-bibtex's :class:`PersonStyle`, so "et al." and "and" agree) rendered as plain
-  text, with LaTeX accents decoded (Krähenbühl, Müller, Dollár), a comma and the year. Two
-  entries that would share a label get "2017a", "2017b".
+* :class:`AuthorYearLabelStyle` (pybtex label style ``initcourse_author_year``) labels
+  an entry with the very text of its in-text citation: the reference style's author
+  template (sphinxcontrib-bibtex's :class:`PersonStyle`, so "et al." and "and" agree)
+  rendered as plain text, with LaTeX accents decoded (Krähenbühl, Müller, Dollár), a
+  comma and the year. Two entries that would share a label get "2017a", "2017b".
 * :class:`AuthorYearStyle` (pybtex formatting style ``initcourse``, set as
-  ``bibtex_default_style`` in ``_config.yml``) is the ``plain`` style, sorted by author, year
-  and title, with those labels.
+  ``bibtex_default_style`` in ``_config.yml``) is the ``plain`` style, sorted by author,
+  year and title, with those labels.
 * After the references are resolved, every entry of the bibliography page gets a line
-  "Cited in: ch. 1, ch. 3, Corrections" whose links go to the first citation on each page, in
-  book order (``doctree-resolved``).
+  "Cited in: ch. 1, ch. 3, Corrections" whose links go to the first citation on each
+  page, in book order (``doctree-resolved``).
 
 Enabled in ``_config.yml`` through ``sphinx.local_extensions``.
 """
@@ -40,15 +41,17 @@ FORMATTING_STYLE = "initcourse"
 
 
 def author_year(entry: Entry, person: PersonStyle | None = None) -> str:
-    """The in-text citation of ``entry`` as plain text: "Glorot and Bengio, 2010", "He et al., 2015"."""
+    """The in-text citation of ``entry`` as plain text: "Glorot and Bengio, 2010"."""
     person = person or PersonStyle()
     template = person.author_or_editor_or_title(full=False)
-    authors = template.format_data({"entry": entry, "style": SimpleNamespace(person=person)})
+    authors = template.format_data(
+        {"entry": entry, "style": SimpleNamespace(person=person)}
+    )
     return f"{authors.render_as('text')}, {entry.fields.get('year', 'n.d.')}"
 
 
 class AuthorYearLabelStyle(BaseLabelStyle):
-    """Label each entry with its author-year citation text; disambiguate repeats with a, b, ..."""
+    """Label each entry with its author-year citation; repeats get a, b, ..."""
 
     def format_labels(self, sorted_entries: Iterable[Entry]) -> Iterator[str]:
         entries = list(sorted_entries)
@@ -66,14 +69,17 @@ class AuthorYearLabelStyle(BaseLabelStyle):
 
 
 class AuthorYearStyle(PlainStyle):
-    """pybtex's ``plain`` style (sorted by author, year, title) with author-year labels."""
+    """pybtex's ``plain`` style (sorted by author, year, title), author-year labels."""
 
     default_label_style = LABEL_STYLE
 
 
 def page_label(app: Sphinx, docname: str) -> str:
-    """How a citing page is named in "Cited in": "ch. 3" for a numbered chapter, "introduction"
-    for the book's first page, else the page's title."""
+    """How "Cited in" names a citing page.
+
+    "ch. 3" for a numbered chapter, "introduction" for the book's first page, else the
+    page's title.
+    """
     env = app.env
     if docname == app.config.root_doc:
         return "introduction"
@@ -85,16 +91,24 @@ def page_label(app: Sphinx, docname: str) -> str:
 
 
 def add_cited_in(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """``doctree-resolved``: under each bibliography entry, link the pages that cite it."""
+    """``doctree-resolved``: under each bibliography entry, link the pages citing it."""
     from sphinxcontrib.bibtex.domain import BibtexDomain
 
     domain = cast(BibtexDomain, app.env.get_domain("cite"))
-    keys_here = {c.citation_id: c.key for c in domain.citations if c.bibliography_key.docname == docname}
+    keys_here = {
+        c.citation_id: c.key
+        for c in domain.citations
+        if c.bibliography_key.docname == docname
+    }
     if not keys_here:
         return
     order = {d: i for i, d in enumerate(_book_order(app))}
-    first_ref: dict[str, dict[str, str]] = defaultdict(dict)  # key -> docname -> first reference id
-    for ref in sorted(domain.citation_refs, key=lambda r: (order.get(r.docname, 10**6), r.line or 0)):
+    first_ref: dict[str, dict[str, str]] = defaultdict(
+        dict
+    )  # key -> docname -> first reference id
+    for ref in sorted(
+        domain.citation_refs, key=lambda r: (order.get(r.docname, 10**6), r.line or 0)
+    ):
         for target in ref.targets:
             first_ref[target.key].setdefault(ref.docname, ref.citation_ref_id)
     for citation in doctree.findall(nodes.citation):
@@ -106,12 +120,16 @@ def add_cited_in(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             continue
         para = nodes.paragraph(classes=["cited-in"])
         para += nodes.Text("Cited in: ")
-        for i, (page, ref_id) in enumerate(sorted(pages.items(), key=lambda p: order.get(p[0], 10**6))):
+        for i, (page, ref_id) in enumerate(
+            sorted(pages.items(), key=lambda p: order.get(p[0], 10**6))
+        ):
             if i:
                 para += nodes.Text(", ")
             uri = app.builder.get_relative_uri(docname, page) + "#" + ref_id
             title = app.env.titles[page].astext() if page in app.env.titles else page
-            para += nodes.reference("", page_label(app, page), internal=True, refuri=uri, reftitle=title)
+            para += nodes.reference(
+                "", page_label(app, page), internal=True, refuri=uri, reftitle=title
+            )
         citation += para
 
 
@@ -123,8 +141,12 @@ def _book_order(app: Sphinx) -> list[str]:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    pybtex.plugin.register_plugin("pybtex.style.labels", LABEL_STYLE, AuthorYearLabelStyle)
-    pybtex.plugin.register_plugin("pybtex.style.formatting", FORMATTING_STYLE, AuthorYearStyle)
+    pybtex.plugin.register_plugin(
+        "pybtex.style.labels", LABEL_STYLE, AuthorYearLabelStyle
+    )
+    pybtex.plugin.register_plugin(
+        "pybtex.style.formatting", FORMATTING_STYLE, AuthorYearStyle
+    )
     app.setup_extension("sphinxcontrib.bibtex")
     app.connect("doctree-resolved", add_cited_in)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,17 +1,17 @@
-"""Mark Chinese text ``lang="zh"`` on every page, and check the site's CJK font covers it.
+"""Mark Chinese text ``lang="zh"`` on every page; check the site's CJK font covers it.
 
 Pages are written with ``<html lang="en">``, so a browser (and a screen reader) took the
-glossary's Chinese terms, the sidebar's "术语表" and the Chinese comments in code for English.
-After an HTML build (``build-finished``) this extension wraps every run of CJK characters
-in the text of every page, navigation included, in ``<span lang="zh">``. The stylesheet
-(``book/_static/initcourse.css``) sets ``:lang(zh)`` in the site's own font, a subset of
-Noto Sans CJK SC made by ``tools/cjk_font.py`` (``book/_static/fonts/``), so Chinese renders
-on a machine without any CJK font.
+glossary's Chinese terms, the sidebar's "术语表" and the Chinese comments in code for
+English. After an HTML build (``build-finished``) this extension wraps every run of CJK
+characters in the text of every page, navigation included, in ``<span lang="zh">``. The
+stylesheet (``book/_static/initcourse.css``) sets ``:lang(zh)`` in the site's own font,
+a subset of Noto Sans CJK SC made by ``tools/cjk_font.py`` (``book/_static/fonts/``), so
+Chinese renders on a machine without any CJK font.
 
-Text inside ``<script>``, ``<style>``, ``<title>``, ``<textarea>`` and HTML comments, and
-attribute values (``alt``, ``title``), are left as they are. The build then warns (so fails
-under ``-W``) if a page shows a character the font does not have, naming the characters and
-the command that adds them.
+Text inside ``<script>``, ``<style>``, ``<title>``, ``<textarea>`` and HTML comments,
+and attribute values (``alt``, ``title``), are left as they are. The build then warns
+(so fails under ``-W``) if a page shows a character the font does not have, naming the
+characters and the command that adds them.
 
 Enabled in ``_config.yml`` through ``sphinx.local_extensions``.
 """
@@ -31,7 +31,10 @@ logger = logging.getLogger(__name__)
 CHARS_FILE = Path(__file__).resolve().parents[1] / "_static" / "fonts" / "cjk-chars.txt"
 
 #: One CJK character (same ranges as ``tools/cjk_font.py``).
-CJK_CHAR = "\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+CJK_CHAR = (
+    "\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+)
 #: A run of CJK text: CJK characters, possibly with spaces or a middle dot between them.
 CJK_RUN = re.compile(f"[{CJK_CHAR}]+(?:[ \u00b7]+[{CJK_CHAR}]+)*")
 #: What is not text: comments, raw-text elements with their content, and tags.
@@ -53,7 +56,9 @@ def mark_chinese(html: str) -> tuple[str, set[str]]:
     position = 0
 
     def prose(segment: str) -> str:
-        seen.update(c for run in CJK_RUN.findall(segment) for c in run if c not in " \u00b7")
+        seen.update(
+            c for run in CJK_RUN.findall(segment) for c in run if c not in " \u00b7"
+        )
         return CJK_RUN.sub(lambda m: f'<span lang="zh">{m.group(0)}</span>', segment)
 
     def text(segment: str) -> str:
@@ -61,13 +66,15 @@ def mark_chinese(html: str) -> tuple[str, set[str]]:
             return segment
         parts, start = [], 0
         for tex in TEX.finditer(segment):
-            parts += [prose(segment[start:tex.start()]), tex.group(0)]
-            seen.update(re.findall(f"[{CJK_CHAR}]", tex.group(0)))  # typeset by MathJax, in its fonts
+            parts += [prose(segment[start : tex.start()]), tex.group(0)]
+            seen.update(
+                re.findall(f"[{CJK_CHAR}]", tex.group(0))
+            )  # typeset by MathJax, in its fonts
             start = tex.end()
         return "".join(parts + [prose(segment[start:])])
 
     for match in NOT_TEXT.finditer(html):
-        out.append(text(html[position:match.start()]))
+        out.append(text(html[position : match.start()]))
         out.append(match.group(0))
         position = match.end()
     out.append(text(html[position:]))
@@ -75,14 +82,14 @@ def mark_chinese(html: str) -> tuple[str, set[str]]:
 
 
 def font_chars() -> set[str]:
-    """The characters of the site's CJK font, from :data:`CHARS_FILE` (empty if missing)."""
+    """The characters of the site's CJK font, (:data:`CHARS_FILE`; empty if none)."""
     if not CHARS_FILE.is_file():
         return set()
     return set(CHARS_FILE.read_text(encoding="utf-8").strip())
 
 
 def mark_pages(app: Sphinx, exception: Exception | None) -> None:
-    """``build-finished``: mark the Chinese text of every page; warn about characters the font lacks."""
+    """``build-finished``: mark each page's Chinese; warn of glyphs the font lacks."""
     if exception is not None or app.builder.format != "html":
         return
     used: dict[str, set[str]] = {}
@@ -100,11 +107,15 @@ def mark_pages(app: Sphinx, exception: Exception | None) -> None:
         where = sorted({p for c in missing for p in used[c]})
         logger.warning(
             f"cjk_text: the site's CJK font lacks {len(missing)} character(s) shown on "
-            f"{', '.join(where[:5])}: {''.join(missing)}; run `.venv/bin/python tools/cjk_font.py` "
+            f"{', '.join(where[:5])}: {''.join(missing)}; run "
+            "`.venv/bin/python tools/cjk_font.py` "
             "and commit book/_static/fonts/",
             type="cjk_text",
         )
-    logger.info(f"cjk_text: Chinese text marked lang=zh on {pages} pages ({len(used)} distinct characters)")
+    logger.info(
+        f"cjk_text: Chinese text marked lang=zh on {pages} pages "
+        f"({len(used)} distinct characters)"
+    )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Drop duplicated ``<script>``/``<link>`` tags from every HTML page.
 
-Sphinx 7.4 registers an inline script added with ``app.add_js_file(None, body=...)`` after
-the builder exists twice: once as ``_JavaScript(None, ...)`` (by ``Sphinx.add_js_file``) and
-once as ``_JavaScript('', ...)`` (by ``StandaloneHTMLBuilder.prepare_writing``); the two do
-not compare equal, so both are written. sphinx-thebe's ``const THEBE_JS_URL = ...`` then
-runs twice and every page logs ``SyntaxError: Identifier 'THEBE_JS_URL' has already been
-declared`` (sphinx-togglebutton's selector is duplicated too). This extension removes the
-second copy of each asset just before a page is written (``html-page-context``).
+Sphinx 7.4 registers an inline script added with ``app.add_js_file(None, body=...)``
+after the builder exists twice: once as ``_JavaScript(None, ...)`` (by
+``Sphinx.add_js_file``) and once as ``_JavaScript('', ...)`` (by
+``StandaloneHTMLBuilder.prepare_writing``); the two do not compare equal, so both are
+written. sphinx-thebe's ``const THEBE_JS_URL = ...`` then runs twice and every page logs
+``SyntaxError: Identifier 'THEBE_JS_URL' has already been declared``
+(sphinx-togglebutton's selector is duplicated too). This extension removes the second
+copy of each asset just before a page is written (``html-page-context``).
 
 Enabled in ``_config.yml`` through ``sphinx.local_extensions``.
 """
@@ -19,7 +20,7 @@ from sphinx.application import Sphinx
 
 
 def asset_key(asset: Any) -> tuple[str, str]:
-    """Identity of a JS/CSS asset: its file name (``None`` and ``''`` alike) and its attributes."""
+    """Identity of a JS/CSS asset: name (``None`` and ``''`` alike) and attributes."""
     filename = getattr(asset, "filename", asset) or ""
     attributes = getattr(asset, "attributes", {}) or {}
     return str(filename), repr(sorted((str(k), str(v)) for k, v in attributes.items()))
@@ -37,7 +38,9 @@ def unique_assets(assets: list[Any]) -> list[Any]:
     return kept
 
 
-def dedupe(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+def dedupe(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """Remove duplicated entries of ``script_files`` and ``css_files`` in place."""
     for key in ("script_files", "css_files"):
         files = context.get(key)

@@ -1,13 +1,14 @@
-"""Add the site's own stylesheet and script (``book/_static/initcourse.css``, ``initcourse.js``).
+"""Add the site's stylesheet and script (``book/_static/initcourse.css`` and ``.js``).
 
-They fix what a reader met on the site (issue 15): Chinese text in the site's CJK font, one
-search box and no empty top bar, 88-column code that fits a 1280 px screen, long inline code
-and table cells that wrap instead of widening a phone's page, equation numbers beside their
-formula, and display math scaled a little to fit its column. Each rule is commented in the
-files themselves; ``tests/test_browser.py`` checks the result in Chromium.
+They fix what a reader met on the site (issue 15): Chinese text in the site's CJK font,
+one search box and no empty top bar, 88-column code that fits a 1280 px screen, long
+inline code and table cells that wrap instead of widening a phone's page, equation
+numbers beside their formula, and display math scaled a little to fit its column. Each
+rule is commented in the files themselves; ``tests/test_browser.py`` checks the result
+in Chromium.
 
-``book/_static`` is added to ``html_static_path`` here (once, whatever ``_config.yml`` lists),
-so the stylesheet's font (``fonts/``) is copied too.
+``book/_static`` is added to ``html_static_path`` here (once, whatever ``_config.yml``
+lists), so the stylesheet's font (``fonts/``) is copied too.
 
 Enabled in ``_config.yml`` through ``sphinx.local_extensions``.
 """
@@ -26,7 +27,7 @@ JS_FILE = "initcourse.js"
 
 
 def add_static_path(app: Sphinx, config: Config) -> None:
-    """Put ``book/_static`` in ``html_static_path`` unless it is there already (``config-inited``)."""
+    """Put ``book/_static`` in ``html_static_path`` unless it is there."""
     listed = {(Path(app.confdir) / p).resolve() for p in config.html_static_path}
     if STATIC not in listed:
         config.html_static_path.append(str(STATIC))
