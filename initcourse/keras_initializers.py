@@ -63,6 +63,7 @@ __all__ = [
     "FromNumpy",
     "get",
     "reinitialize",
+    "Reinitialized",
 ]
 
 InitializerLike = Union[str, keras.initializers.Initializer, Callable[..., Any]]
@@ -377,13 +378,10 @@ def get(name: InitializerLike, **kwargs: Any) -> Any:
 
 
 def _all_layers(model: Any) -> list[Any]:
-    """Every layer of ``model``, nested models expanded depth-first (the models themselves included)."""
-    out: list[Any] = []
-    for layer in getattr(model, "layers", []):
-        out.append(layer)
-        if getattr(layer, "layers", None):
-            out.extend(_all_layers(layer))
-    return out
+    """Every layer of ``model``, nested models and layers inside layers expanded (model order)."""
+    from initcourse import _modelwalk as mw
+
+    return mw.walk(model)
 
 
 def _kernel(layer: Any) -> Any:
@@ -396,29 +394,50 @@ def _kernel(layer: Any) -> Any:
 
 
 def _kernel_layers(model: Any) -> list[Any]:
-    """Layers of ``model`` (nested models included) that have a kernel variable, in model order."""
+    """Layers of ``model`` (nested ones included) that have a ``kernel`` variable, in model order."""
     return [layer for layer in _all_layers(model) if _kernel(layer) is not None]
 
 
 def _check_built(model: Any, what: str = "model") -> None:
-    """Raise a ValueError telling the user to build ``model`` if it (or a layer with a kernel) is unbuilt."""
-    unbuilt = [lay for lay in _all_layers(model) if hasattr(lay, "kernel_initializer") and not lay.built]
+    """Raise a ValueError telling the user to build ``model`` if it (or a layer in it) is unbuilt."""
+    from initcourse import _modelwalk as mw
+
+    mw.check_model(model, what)
+    unbuilt = [lay for lay in _all_layers(model) if not getattr(lay, "built", True)]
     if not getattr(model, "built", False) or unbuilt:
         raise ValueError(
-            f"{what}: {getattr(model, 'name', model)!r} is not built, so it has no kernels to re-draw. "
-            "Build it first: give it an input (keras.Input(shape=...) as its first layer), call "
-            "model.build(input_shape), or call it once on a batch of data, e.g. model(x[:1])."
+            f"{what}: {getattr(model, 'name', model)!r} is not built, so it has no kernels to "
+            "re-draw. Build it first: give it an input (keras.Input(shape=...) as its first "
+            "layer), call model.build(input_shape), or call it once on a batch of data, e.g. "
+            "model(x[:1])."
         )
 
 
-def _select_layers(model: Any, layers: Optional[Sequence[Union[str, int, Any]]]) -> list[Any]:
-    """Resolve ``layers`` (None, or names / indices into ``model.layers`` / layer objects) to kernel layers."""
+_DRAWN_ROLES = ("kernel", "recurrent_kernel", "embeddings", "unknown")
+"""Weight roles :func:`reinitialize` re-draws (biases only with ``bias=``)."""
+
+
+def _has_weights(unit: Any) -> bool:
+    from initcourse import _modelwalk as mw
+
+    return any(info.role in _DRAWN_ROLES for info in mw.weight_inventory(unit, [unit]))
+
+
+def _select_units(model: Any, layers: Optional[Sequence[Union[str, int, Any]]]) -> list[Any]:
+    """Resolve ``layers`` (None, or names / indices into ``model.layers`` / layer objects) to
+    the units (see :mod:`initcourse._modelwalk`) whose weights are re-drawn."""
+    from initcourse import _modelwalk as mw
+
     if layers is None:
-        return _kernel_layers(model)
+        return [u for u in mw.units(model) if _has_weights(u)]
     if isinstance(layers, (str, int)) or not isinstance(layers, Sequence):
-        raise TypeError(f"layers: expected None or a list of layer names, indices or layers, got {layers!r}")
+        raise TypeError(
+            f"layers: expected None or a list of layer names, indices or layers, got {layers!r}"
+        )
     everything = _all_layers(model)
-    by_name = {layer.name: layer for layer in everything}
+    by_name: dict[str, Any] = {}
+    for layer in everything:
+        by_name.setdefault(layer.name, layer)
     chosen: list[Any] = []
     for item in layers:
         if isinstance(item, str):
@@ -433,20 +452,25 @@ def _select_layers(model: Any, layers: Optional[Sequence[Union[str, int, Any]]])
         elif isinstance(item, numbers.Integral) and not isinstance(item, bool):
             n = len(model.layers)
             if not -n <= int(item) < n:
-                raise ValueError(f"layers: index {item} out of range for a model with {n} layers (0..{n - 1})")
+                raise ValueError(
+                    f"layers: index {item} out of range for a model with {n} layers (0..{n - 1})"
+                )
             layer = model.layers[int(item)]
         elif any(item is layer for layer in everything):
             layer = item
         else:
             raise ValueError(
-                f"layers: {item!r} is neither a layer name, an index into model.layers, nor a layer of "
-                f"model {model.name!r}"
+                f"layers: {item!r} is neither a layer name, an index into model.layers, nor a "
+                f"layer of model {model.name!r}"
             )
-        found = [layer] if _kernel(layer) is not None else _kernel_layers(layer)
+        found = [u for u in mw.units_within(layer) if _has_weights(u)]
         if not found:
-            raise ValueError(f"layers: layer {layer.name!r} ({type(layer).__name__}) has no kernel to re-draw")
-        chosen.extend(lay for lay in found if not any(lay is c for c in chosen))
-    return chosen
+            raise ValueError(
+                f"layers: layer {layer.name!r} ({type(layer).__name__}) has no kernel to re-draw"
+            )
+        chosen.extend(u for u in found if not any(u is c for c in chosen))
+    order = {id(u): i for i, u in enumerate(mw.units(model))}
+    return sorted(chosen, key=lambda u: order.get(id(u), len(order)))
 
 
 def _is_numpy_initializer(fn: Any) -> bool:
@@ -456,22 +480,29 @@ def _is_numpy_initializer(fn: Any) -> bool:
 
 
 def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> Any:
-    """A Keras initializer (or Keras-compatible callable) for one layer, seeded with ``seed``."""
+    """A Keras initializer (or Keras-compatible callable) for one weight, seeded with ``seed``."""
     if isinstance(initializer, str):
         cls = _lookup(initializer)
         if cls is None:
-            get(initializer)  # raises the ValueError with the list of names
+            try:
+                get(initializer)  # raises the ValueError with the list of names
+            except ValueError as err:
+                raise ValueError(f"{what}: {str(err).split(': ', 1)[-1]}") from None
         takes_seed = "seed" in inspect.signature(cls.__init__).parameters
         return cls(seed=seed) if takes_seed else cls()
     if isinstance(initializer, keras.initializers.Initializer):
         config = initializer.get_config()
-        if "seed" in config:  # a fresh copy with this layer's seed, so equal shapes get different draws
+        if "seed" in config:  # a fresh copy with this weight's seed: equal shapes, other draws
             return type(initializer).from_config({**config, "seed": seed})
         return initializer
     if _is_numpy_initializer(initializer):
         is_partial = isinstance(initializer, functools.partial)
         fn = initializer.func if is_partial else initializer
-        bound = {k: v for k, v in (initializer.keywords if is_partial else {}).items() if k not in ("rng", "dtype")}
+        bound = {
+            k: v
+            for k, v in (initializer.keywords if is_partial else {}).items()
+            if k not in ("rng", "dtype")
+        }
         name = fn.__name__
         if name in CUSTOM:  # use our serializable class, so that get_config tells the truth
             cls = CUSTOM[name]
@@ -479,21 +510,57 @@ def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> An
             return cls(**bound, seed=seed) if takes_seed else cls(**bound)
         if name in np_init.NAMES:  # drawn by our numpy function, serializable
             return FromNumpy(name, bound, seed=seed)
-    if callable(initializer):
+    if callable(initializer) and not isinstance(initializer, type):
         return initializer
     raise TypeError(
         f"{what}: expected an initializer name, a keras Initializer, a function of "
-        f"initcourse.initializers or a callable, got {type(initializer).__name__} {initializer!r}"
+        f"initcourse.initializers or a callable, got {type(initializer).__name__} "
+        f"{initializer!r}"
     )
 
 
-def _set_initializer(layer: Any, attribute: str, init: Any) -> None:
-    """Set ``layer.<attribute>`` (so ``get_config`` describes the new weights) where the layer has one."""
-    if hasattr(layer, attribute):
+def _set_initializer(layer: Any, attribute: Optional[str], init: Any) -> None:
+    """Set ``layer.<attribute>`` (so ``get_config`` describes the new weights) where it exists."""
+    if attribute and hasattr(layer, attribute):
         try:
             setattr(layer, attribute, init)
-        except AttributeError:  # a read-only property (e.g. delegated to a cell): nothing to update
+        except AttributeError:  # a read-only property (e.g. delegated to a cell): nothing to do
             pass
+
+
+class Reinitialized(list):
+    """What :func:`reinitialize` returns: the names of the layers whose weights were re-drawn
+    (a list, in model order), with the details.
+
+    Attributes
+    ----------
+    weights : list of dict
+        One per weight written: ``layer``, ``weight`` (its path), ``shape``, ``role``
+        (``kernel``, ``recurrent_kernel``, ``embeddings``, ``bias``) and ``initializer``.
+    kept : list of dict
+        Weights left as they were with ``unsupported="keep"`` (``layer``, ``weight``,
+        ``shape``, ``reason``); empty otherwise.
+    """
+
+    def __init__(self, names: list[str], weights: list[dict[str, Any]], kept: list[dict[str, Any]]):
+        super().__init__(names)
+        self.weights = weights
+        self.kept = kept
+
+    def format(self) -> str:
+        """One line per weight written (and per weight kept)."""
+        lines = [
+            f"{w['weight']} {w['shape']}: {w['role']} <- {w['initializer']}" for w in self.weights
+        ]
+        lines += [f"{k['weight']} {k['shape']}: kept ({k['reason']})" for k in self.kept]
+        return "\n".join(lines)
+
+
+def _describe_init(init: Any) -> str:
+    name = type(init).__name__
+    if name == "function":
+        return getattr(init, "__name__", repr(init))
+    return name
 
 
 def reinitialize(
@@ -503,58 +570,187 @@ def reinitialize(
     *,
     bias: Optional[InitializerLike] = None,
     seed: Optional[int] = None,
-) -> list[str]:
-    """Re-draw the kernels (and optionally the biases) of an already built Keras model, in place.
+    recurrent: Optional[InitializerLike] = None,
+    embeddings: Optional[InitializerLike] = None,
+    unsupported: str = "raise",
+) -> Reinitialized:
+    """Re-draw the weights of an already built Keras model, in place, all or nothing.
 
-    Setting ``layer.kernel_initializer = ...`` on a built layer changes no weight (the initializer
-    only runs inside ``build``). This function draws new values and writes them with
-    ``variable.assign``; it also sets ``layer.kernel_initializer`` (and ``bias_initializer``) so that
-    ``layer.get_config()`` describes the new weights.
+    Setting ``layer.kernel_initializer = ...`` on a built layer changes no weight (the
+    initializer only runs inside ``build``). This function draws new values and writes them
+    with ``variable.assign``; it also sets the layer's initializer attribute
+    (``kernel_initializer``, ``recurrent_initializer``, ...) so that ``layer.get_config()``
+    describes the new weights.
+
+    Every weight is reached, nested ones included (layers inside nested models, custom
+    layers, ``MultiHeadAttention``, ``Bidirectional``, ``TimeDistributed``, RNN cells), and
+    drawn by the rule Keras uses for its role, as if the layer had been built with
+    ``initializer``:
+
+    * kernels (Dense, EinsumDense, every convolution, the depthwise and pointwise kernels of
+      separable convolutions, the input kernel of LSTM/GRU/SimpleRNN cells) get
+      ``initializer``, called with the weight's shape exactly as Keras calls it in ``build``
+      (so the fans are Keras's);
+    * recurrent kernels get ``recurrent`` (default: the layer's own
+      ``recurrent_initializer``, ``orthogonal`` unless the model set another);
+    * embeddings get ``embeddings`` (default: the layer's own ``embeddings_initializer``,
+      Keras's ``uniform(-0.05, 0.05)`` unless the model set another);
+    * biases get ``bias`` if given, else they are left alone; normalization parameters,
+      LayerScale and other non-kernel weights are left alone.
+
+    Weights this function cannot serve (a custom layer's weight with a name Keras does not
+    use, so its role is unknown) are an error listing each one, or, with
+    ``unsupported="keep"``, left unchanged and listed in the result's ``kept``. Every new
+    value is drawn and checked before any weight is written, so an error changes nothing;
+    each error names the layer, the weight, its shape and what was expected.
 
     Parameters
     ----------
     model : keras.Model
-        A built model (Sequential, functional or subclassed; nested models are searched).
+        A built model (Sequential, functional or subclassed).
     initializer : str, keras.initializers.Initializer or callable
-        A name from :data:`NAMES`, a Keras initializer, a function of :mod:`initcourse.initializers`
-        (or a ``functools.partial`` of one; it becomes our class for ``sparse``/``wavelet``/
-        ``delta_orthogonal``/``zero_hadamard`` and a :class:`FromNumpy` otherwise, so the model still
-        saves), or any callable ``f(shape, dtype=None)`` (used as is; saving then depends on it).
+        A name from :data:`NAMES`, a Keras initializer, a function of
+        :mod:`initcourse.initializers` (or a ``functools.partial`` of one; it becomes our
+        class for ``sparse``/``wavelet``/``delta_orthogonal``/``zero_hadamard`` and a
+        :class:`FromNumpy` otherwise, so the model still saves), or any callable
+        ``f(shape, dtype=None)`` (used as is; saving then depends on it).
     layers : list of str, int or layers, optional
-        ``None``: every layer with a kernel, nested models included. Otherwise layer names (searched
-        in nested models too), indices into ``model.layers`` or layer objects; a nested model stands
-        for all its kernel layers.
+        ``None``: every layer with weights. Otherwise layer names (searched in nested models
+        and layers too), indices into ``model.layers`` or layer objects; a nested model or a
+        layer containing layers stands for all its layers.
     bias : same types as ``initializer``, optional
         ``None`` leaves biases alone; otherwise biases of the chosen layers are re-drawn too.
     seed : int or None
-        Seeds the draws. Each layer gets its own seed derived from it (so two layers of the same
-        shape get different kernels) and the result is reproducible. ``None`` draws the per-layer
-        seeds from Python's :mod:`random`, like Keras (reproducible after ``keras.utils.set_random_seed``).
-        Replaces the seed of a seeded Keras initializer instance.
+        Seeds the draws. Each weight gets its own seed derived from it (so two layers of the
+        same shape get different kernels) and the result is reproducible. ``None`` draws the
+        seeds from Python's :mod:`random`, like Keras (reproducible after
+        ``keras.utils.set_random_seed``). Replaces the seed of a seeded initializer instance.
+    recurrent, embeddings : same types as ``initializer``, optional
+        Initializers for recurrent kernels and embedding tables (see above).
+    unsupported : {"raise", "keep"}
+        What to do with weights of unknown role (see above).
 
     Returns
     -------
-    list of str
-        Names of the layers whose weights were re-drawn, in model order.
+    Reinitialized
+        A list of the names of the layers whose weights were re-drawn, in model order, with
+        ``.weights`` (every weight written, with its initializer) and ``.kept``.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not a ``keras.Model``; an initializer of the wrong type; ``layers`` not
+        a list.
+    ValueError
+        The model is not built; an unknown initializer name or layer; an initializer that
+        cannot draw a weight's shape (e.g. ``delta_orthogonal`` for a Dense kernel); a
+        weight of unknown role with ``unsupported="raise"``. Nothing is changed.
     """
+    from initcourse import _modelwalk as mw
+
     _check_built(model)
     seed = _check_seed(seed)
-    chosen = _select_layers(model, layers)
+    if unsupported not in ("raise", "keep"):
+        raise ValueError(f"unsupported: expected 'raise' or 'keep', got {unsupported!r}")
+    for value, what in ((initializer, "initializer"), (bias, "bias"), (recurrent, "recurrent"),
+                        (embeddings, "embeddings")):
+        if value is not None:
+            _resolve(value, 0, what)  # type and name errors before anything else
+    chosen = _select_units(model, layers)
     if not chosen:
         raise ValueError(f"model: {model.name!r} has no layer with a kernel to re-draw")
-    seeds = np.random.default_rng(seed if seed is not None else _default_seed()).integers(
-        1, 2**31 - 1, size=(len(chosen), 2)
-    )
-    changed = []
-    for layer, (kernel_seed, bias_seed) in zip(chosen, seeds):
-        kernel = _kernel(layer)
-        init = _resolve(initializer, int(kernel_seed), "initializer")
-        kernel.assign(init(tuple(kernel.shape), dtype=kernel.dtype))
-        _set_initializer(layer, "kernel_initializer", init)
-        layer_bias = getattr(layer, "bias", None)
-        if bias is not None and isinstance(layer_bias, keras.Variable):
-            binit = _resolve(bias, int(bias_seed), "bias")
-            layer_bias.assign(binit(tuple(layer_bias.shape), dtype=layer_bias.dtype))
-            _set_initializer(layer, "bias_initializer", binit)
-        changed.append(layer.name)
-    return changed
+    infos = mw.weight_inventory(model, chosen)
+    base = seed if seed is not None else _default_seed()
+    kernel_units = [u for u in chosen if any(i.unit is u and i.role == "kernel" for i in infos)]
+    seeds = np.random.default_rng(base).integers(1, 2**31 - 1, size=(len(kernel_units), 2))
+    first_seed = {id(u): (int(a), int(b)) for u, (a, b) in zip(kernel_units, seeds)}
+    extra = np.random.default_rng([base, 7])
+    names = mw.display_names(chosen, model)
+    plan: list[tuple[Any, Any, Any]] = []  # (info, initializer, value)
+    problems: list[str] = []
+    kept: list[dict[str, Any]] = []
+    used_first: set[tuple[int, str]] = set()
+    for info in infos:
+        spec: Any
+        if problems and info.role != "unknown":
+            continue  # a draw failed: stop drawing (nothing is written), still list unknowns
+        if info.role == "kernel":
+            spec = initializer
+        elif info.role == "recurrent_kernel":
+            spec = recurrent if recurrent is not None else getattr(info.layer, info.init_attribute, "orthogonal")
+        elif info.role == "embeddings":
+            spec = embeddings if embeddings is not None else getattr(info.layer, info.init_attribute, "uniform")
+        elif info.role == "bias" and bias is not None:
+            spec = bias
+        elif info.role == "unknown":
+            reason = (
+                f"a weight of the custom layer {type(info.layer).__name__} with a name Keras "
+                "does not use (kernel, recurrent_kernel, embeddings, bias), so its role and "
+                "fans are unknown"
+            )
+            if unsupported == "raise":
+                problems.append(f"{info.where()}: {reason}")
+            else:
+                kept.append({"layer": names.get(id(info.unit), info.unit.name), "weight": info.path,
+                             "shape": info.shape, "reason": reason})
+            continue
+        else:
+            continue
+        slot = 0 if info.role == "kernel" else 1
+        key = (id(info.unit), "kernel" if slot == 0 else "bias")
+        if id(info.unit) in first_seed and info.role in ("kernel", "bias") and key not in used_first:
+            used_first.add(key)
+            weight_seed = first_seed[id(info.unit)][slot]
+        else:
+            weight_seed = int(extra.integers(1, 2**31 - 1))
+        what = {"kernel": "initializer", "recurrent_kernel": "recurrent", "embeddings": "embeddings",
+                "bias": "bias"}[info.role]
+        try:
+            init = _resolve(spec, weight_seed, what)
+            value = init(info.shape, dtype=info.variable.dtype)
+            got = tuple(int(d) for d in np.shape(value))
+            if got != info.shape:
+                raise ValueError(f"it returned shape {got}")
+        except Exception as err:  # noqa: BLE001 - reported with the weight it concerns
+            label = spec if isinstance(spec, str) else type(spec).__name__
+            problems.append(
+                f"{info.where()} ({info.role}): {what} {label!r} cannot draw it, expected an "
+                f"array of shape {info.shape}: {type(err).__name__}: {err}"
+            )
+            continue
+        plan.append((info, init, value))
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        drawn = any("cannot draw" in p for p in problems)
+        raise ValueError(
+            f"reinitialize: nothing was changed; {len(problems)} weight(s) cannot be served: "
+            + "; ".join(problems[:5]) + more
+            + (" (drawing stopped at the first weight that failed)" if drawn else "")
+            + ('. Pass unsupported="keep" to leave weights of unknown role as they are'
+               if any("role and fans are unknown" in p for p in problems) else "")
+        )
+    saved = mw.snapshot([info.variable for info, _, _ in plan])
+    try:
+        for info, _, value in plan:
+            info.variable.assign(value)
+    except BaseException:
+        mw.restore(saved)
+        raise
+    for info, init, _ in plan:
+        _set_initializer(info.layer, info.init_attribute, init)
+    written = [
+        {"layer": names.get(id(info.unit), info.unit.name), "weight": info.path,
+         "shape": info.shape, "role": info.role, "initializer": _describe_init(init)}
+        for info, init, _ in plan
+    ]
+    changed = [names.get(id(u), u.name) for u in chosen if any(info.unit is u for info, _, _ in plan)]
+    if kept:
+        import warnings
+
+        warnings.warn(
+            "reinitialize: kept as they were: "
+            + "; ".join(f"{k['weight']} {k['shape']}: {k['reason']}" for k in kept),
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return Reinitialized(changed, written, kept)
