@@ -15,7 +15,18 @@ The convention (CONTRIBUTING.md, "Exercises and solutions"): every solution cell
   and gets the tag ``stub``;
 - every other ``solution`` cell (model answers, the ``solution-start``/``solution-end``
   directives, exploration code) is removed;
-- outputs and execution counts of all code cells are cleared; everything else is kept.
+- outputs and execution counts of all code cells are cleared;
+- every Markdown cell becomes plain Markdown that Jupyter and Colab render (:class:`PlainMarkdown`):
+  exercise directives become headings, ``{cite}`` becomes "(Author, year)", ``{ref}`` the
+  target's title (a link to the chapter's student notebook), ``{eq}`` an equation number that
+  matches a ``\tag`` in the equation, ``{glue:text}`` the value the instructor notebook stored,
+  ``{term}`` its text, ``(label)=`` targets disappear, and references to removed cells ("the cell
+  after the solution") are reworded;
+- the "Open in Colab" badge opens the *student* notebook (``--colab-base``), never the
+  instructor one;
+- every exercise with a written part gets an answer cell (tag ``answer``) where its model answer
+  was; an open exploration also gets an empty code cell;
+- ``metadata.initcourse.chapter`` names the chapter (the grader also recognises it by content).
 
 The transformation is :class:`StudentPreprocessor`, an nbconvert ``Preprocessor``; notebooks are
 read and written with nbformat. ``--check`` verifies student notebooks already written to ``--out``:
@@ -43,6 +54,11 @@ from nbformat import NotebookNode
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION_TAG = "solution"
 STUB_TAG = "stub"
+ANSWER_TAG = "answer"
+ANSWER_TEXT = "**Your answer.** *(Double-click this cell to write your answer here.)*"
+EXPLORATION_TEXT = "# Your exploration of the exercise above."
+#: Where the student notebooks are published; ``{repo}`` is ``owner/name`` of repository.url.
+DEFAULT_COLAB_BASE = "https://colab.research.google.com/github/{repo}/blob/student/"
 DEFAULT_HINT = "Implement {name}; see the exercise above."
 
 __all__ = [
@@ -51,7 +67,11 @@ __all__ = [
     "make_stub_source",
     "make_student_notebook",
     "main",
+    "reading_problems",
     "solution_body_lines",
+    "solution_leaks",
+    "hint_leaks",
+    "hint_problems",
 ]
 
 _Def = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -229,6 +249,197 @@ def make_stub_source(source: str, hint: Any = None) -> Optional[str]:
 
 
 # ------------------------------------------------------------------------------------------
+# Plain Markdown for Jupyter and Colab
+# ------------------------------------------------------------------------------------------
+def _bib_labels(path: Path) -> dict[str, str]:
+    """``{key: (author, year)}`` text for every entry of a BibTeX file ("He et al., 2015")."""
+    if not path.exists():
+        return {}
+    from pybtex.database import parse_file
+
+    out = {}
+    for key, entry in parse_file(str(path)).entries.items():
+        people = entry.persons.get("author") or entry.persons.get("editor") or []
+        last = [" ".join(p.last_names) for p in people]
+        last = [re.sub(r"[{}]", "", n) for n in last]
+        if not last:
+            who = re.sub(r"[{}]", "", entry.fields.get("title", key))[:40]
+        elif len(last) == 1:
+            who = last[0]
+        elif len(last) == 2:
+            who = f"{last[0]} and {last[1]}"
+        else:
+            who = f"{last[0]} et al."
+        out[key] = (who, entry.fields.get("year", "n.d."))
+    return out
+
+
+def _labels(root: Path) -> dict[str, tuple[str, str]]:
+    """``{label: (notebook file name or "", title)}`` of every ``(label)=`` target of the book."""
+    out: dict[str, tuple[str, str]] = {}
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "markdown":
+                continue
+            for m in re.finditer(r"^\(([\w.-]+)\)=\s*\n+(#+\s*(.+))?", cell.source, flags=re.M):
+                out[m.group(1)] = (path.name, (m.group(3) or "").strip())
+            for m in re.finditer(r"```\{exercise\}\s*(.*)\n:label:\s*(\S+)", cell.source):
+                out[m.group(2)] = (path.name, f"the exercise \u201c{m.group(1).strip()}\u201d")
+    for path in sorted((root / "book").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"^\(([\w.-]+)\)=\s*\n+(#+\s*(.+))?", text, flags=re.M):
+            out.setdefault(m.group(1), ("", (m.group(3) or "").strip()))
+    return out
+
+
+def _glue_values(nb: NotebookNode) -> dict[str, Any]:
+    """The values ``initcourse.notebook.glue`` stored in a notebook's outputs."""
+    out: dict[str, Any] = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if not name:
+                continue
+            data = o.get("data", {})
+            text = next((v for k, v in data.items() if k.endswith("text/plain")), None)
+            if text is None:
+                continue
+            text = "".join(text) if isinstance(text, list) else text
+            try:
+                out[name] = ast.literal_eval(text.strip())
+            except (ValueError, SyntaxError):
+                out[name] = text.strip().strip("'\"")
+    return out
+
+
+class PlainMarkdown:
+    """Rewrite the MyST of a chapter's Markdown cells into Markdown that Jupyter renders.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+        The instructor notebook (for its stored glue values, equation labels and figure names).
+    root : Path
+        The repository root (``book/references.bib``, the other notebooks' labels).
+    """
+
+    _ROLE = re.compile(r"\{([a-z]+(?::[a-z]+)?)\}`([^`]*)`")
+    _DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
+    _EQ = re.compile(r"\$\$(?P<math>.*?)\$\$[ \t]*\((?P<label>[\w.:-]+)\)", re.S)
+
+    def __init__(self, nb: NotebookNode, root: Path = ROOT) -> None:
+        self.bib = _bib_labels(root / "book" / "references.bib")
+        self.labels = _labels(root) if (root / "notebooks").is_dir() else {}
+        self.glue = _glue_values(nb)
+        self.eq_numbers: dict[str, int] = {}
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and SOLUTION_TAG not in _tags(cell):
+                for m in self._EQ.finditer(cell.source):
+                    self.eq_numbers.setdefault(m.group("label"), len(self.eq_numbers) + 1)
+        self.figures: dict[str, str] = {}
+        for cell in nb.cells:
+            fig = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+            if fig.get("name"):
+                self.figures[fig["name"]] = fig.get("caption", "")
+
+    # -- roles ------------------------------------------------------------------------------
+    def _cite(self, kind: str, text: str) -> str:
+        keys = [k.strip() for k in text.split(",") if k.strip()]
+        parts = []
+        for key in keys:
+            who, year = self.bib.get(key, (key, ""))
+            parts.append((who, year))
+        if kind.endswith(":t"):
+            return "; ".join(f"{w} ({y})" if y else w for w, y in parts)
+        return "(" + "; ".join(f"{w}, {y}" if y else w for w, y in parts) + ")"
+
+    def _ref(self, text: str) -> str:
+        m = re.match(r"^(.*?)\s*<([^>]+)>$", text.strip(), flags=re.S)
+        shown, label = (m.group(1), m.group(2)) if m else ("", text.strip())
+        where, title = self.labels.get(label, ("", ""))
+        shown = shown or title or label
+        return f"[{shown}]({where})" if where else shown
+
+    def _glue(self, text: str) -> str:
+        name, _, fmt = text.partition(":")
+        if name not in self.glue:
+            return f"\u27e8{name}\u27e9"
+        value = self.glue[name]
+        try:
+            return format(value, fmt) if fmt else str(value)
+        except (TypeError, ValueError):
+            return str(value)
+
+    def _role(self, m: re.Match) -> str:
+        kind, text = m.group(1), m.group(2)
+        if kind.startswith("cite"):
+            return self._cite(kind, text)
+        if kind == "ref" or kind == "doc":
+            return self._ref(text)
+        if kind == "eq":
+            n = self.eq_numbers.get(text.strip())
+            return f"({n})" if n else "(the equation above)"
+        if kind == "numref":
+            label = re.sub(r"^.*<([^>]+)>$", r"\1", text.strip())
+            caption = self.figures.get(label, "")
+            return f"the figure \u201c{caption.rstrip('.')}\u201d" if caption else "the figure"
+        if kind.startswith("glue"):
+            return self._glue(text)
+        if kind == "term":
+            mm = re.match(r"^(.*?)\s*<[^>]+>$", text.strip())
+            return mm.group(1) if mm else text
+        if kind in ("math",):
+            return f"${text}$"
+        return text
+
+    # -- blocks -----------------------------------------------------------------------------
+    @staticmethod
+    def _strip_options(body: str) -> str:
+        lines = body.splitlines()
+        while lines and re.match(r"^:[\w-]+:", lines[0]):
+            lines.pop(0)
+        return "\n".join(lines).strip("\n")
+
+    def _directive(self, m: re.Match) -> str:
+        name, arg, body = m.group("name"), m.group("arg").strip(), self._strip_options(m.group("body"))
+        if name == "exercise":
+            return f"### Exercise: {arg}\n\n{body}" if arg else f"### Exercise\n\n{body}"
+        if name in ("math",):
+            return f"$$\n{body}\n$$"
+        title = arg or name.capitalize()
+        quoted = "\n".join("> " + line if line else ">" for line in body.splitlines())
+        return f"> **{title}**\n>\n{quoted}"
+
+    def _equation(self, m: re.Match) -> str:
+        n = self.eq_numbers.get(m.group("label"))
+        math = m.group("math").rstrip()
+        return f"$${math}\n\\tag{{{n}}}\n$$" if n else f"$${math}$$"
+
+    def convert(self, source: str) -> str:
+        """The plain-Markdown version of one Markdown cell's source."""
+        text = re.sub(r"^\([\w.-]+\)=[ \t]*\n", "", source, flags=re.M)
+        text = self._DIRECTIVE.sub(self._directive, text)
+        text = self._EQ.sub(self._equation, text)
+        text = self._ROLE.sub(self._role, text)
+        text = re.sub(r"\b([Tt])he cell (after|below) the solution\b", lambda m: f"{m.group(1)}he cell after your function", text)
+        return text
+
+
+def _colab_base(root: Path = ROOT) -> str:
+    from chapter_cells import repository_url  # tools/ is on sys.path when this runs as a script
+
+    repo = repository_url(root).removeprefix("https://github.com/")
+    return DEFAULT_COLAB_BASE.format(repo=repo)
+
+
+def _student_links(source: str, base: str) -> str:
+    """Point every Colab link at the student notebooks, whose folder is ``base``."""
+    return re.sub(r"https://colab\.research\.google\.com/github/[^\s\"')]*?/([\w.-]+\.ipynb)",
+                  lambda m: base + m.group(1), source)
+
+
+# ------------------------------------------------------------------------------------------
 # The preprocessor
 # ------------------------------------------------------------------------------------------
 def _tags(cell: NotebookNode) -> list[str]:
@@ -236,12 +447,22 @@ def _tags(cell: NotebookNode) -> list[str]:
 
 
 class StudentPreprocessor(Preprocessor):
-    """Turn an instructor notebook into the student version (see the module docstring)."""
+    """Turn an instructor notebook into the student version (see the module docstring).
+
+    Options come in ``resources["initcourse"]``: ``chapter`` (the notebook's stem, written to
+    ``metadata.initcourse.chapter``), ``colab_base`` (where the student notebooks are published;
+    default :data:`DEFAULT_COLAB_BASE`) and ``root`` (the repository, for references).
+    """
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        options = resources.setdefault("initcourse", {})
+        root = Path(options.get("root", ROOT))
+        markdown = PlainMarkdown(nb, root)
+        base = options.get("colab_base") or _colab_base(root)
         cells = []
         stubs: list[str] = []
         inside_gate = False
+        block: dict[str, Any] = {}  # the solution block being removed: what it contained
         for index, cell in enumerate(nb.cells):
             tags = _tags(cell)
             # Everything between {solution-start} and {solution-end} is solution, tagged or not:
@@ -251,37 +472,64 @@ class StudentPreprocessor(Preprocessor):
             in_solution = SOLUTION_TAG in tags or inside_gate or opens or closes
             if opens:
                 inside_gate = True
-            if closes:
-                inside_gate = False
+                block = {"markdown": False, "code": False, "functions": False, "at": len(cells)}
             if in_solution:
-                if cell.cell_type != "code":
-                    continue
-                hint = cell.metadata.get("initcourse", {}).get("hint")
-                try:
-                    stub = make_stub_source(cell.source, hint)
-                except StubError as exc:
-                    raise StubError(f"cell {index}: {exc}") from exc
-                if stub is None:
-                    continue
-                cell.source = stub
-                cell.metadata["tags"] = [t for t in tags if t != SOLUTION_TAG] + [STUB_TAG]
-                stubs.append(cell.get("id", str(index)))
+                if cell.cell_type == "markdown" and not (opens or closes):
+                    block["markdown"] = True
+                if cell.cell_type == "code":
+                    hint = cell.metadata.get("initcourse", {}).get("hint")
+                    try:
+                        stub = make_stub_source(cell.source, hint)
+                    except StubError as exc:
+                        raise StubError(f"cell {index}: {exc}") from exc
+                    if stub is None:
+                        block["code"] = True
+                    else:
+                        block["functions"] = True
+                        cell.source = stub
+                        cell.metadata["tags"] = [t for t in tags if t != SOLUTION_TAG] + [STUB_TAG]
+                        stubs.append(cell.get("id", str(index)))
+                        cell.outputs = []
+                        cell.execution_count = None
+                        cells.append(cell)
+                if closes:
+                    inside_gate = False
+                    cells += self._answer_cells(block)
+                continue
             if cell.cell_type == "code":
                 cell.outputs = []
                 cell.execution_count = None
+            else:
+                cell.source = _student_links(markdown.convert(cell.source), base)
             cells.append(cell)
         nb.cells = cells
-        resources.setdefault("initcourse", {})["stubs"] = stubs
+        if options.get("chapter"):
+            nb.metadata.setdefault("initcourse", {})["chapter"] = options["chapter"]
+            nb.metadata["initcourse"]["student"] = True
+        resources["initcourse"]["stubs"] = stubs
         return nb, resources
 
+    @staticmethod
+    def _answer_cells(block: dict[str, Any]) -> list[NotebookNode]:
+        """Answer cells for a removed solution block: Markdown for a written part, code for an exploration."""
+        out = []
+        if block.get("markdown") or block.get("code"):
+            out.append(nbformat.v4.new_markdown_cell(ANSWER_TEXT, metadata={"tags": [ANSWER_TAG]}))
+        if block.get("code") and not block.get("functions"):
+            out.append(nbformat.v4.new_code_cell(EXPLORATION_TEXT, metadata={"tags": [ANSWER_TAG]}))
+        return out
 
-def make_student_notebook(nb: Union[NotebookNode, str, Path]) -> NotebookNode:
+
+def make_student_notebook(nb: Union[NotebookNode, str, Path], *, chapter: Optional[str] = None,
+                          colab_base: Optional[str] = None, root: Optional[Path] = None) -> NotebookNode:
     """Return the student version of ``nb`` (a notebook or a path); the input is not modified."""
     if isinstance(nb, (str, Path)):
+        chapter = chapter or Path(nb).stem
         nb = nbformat.read(str(nb), as_version=4)
     else:
         nb = copy.deepcopy(nb)
-    out, _ = StudentPreprocessor().preprocess(nb, {})
+    options = {"chapter": chapter, "colab_base": colab_base, "root": root or ROOT}
+    out, _ = StudentPreprocessor().preprocess(nb, {"initcourse": {k: v for k, v in options.items() if v}})
     nbformat.validate(out)
     return out
 
@@ -331,6 +579,118 @@ def solution_body_lines(nb: NotebookNode) -> set[str]:
     return out
 
 
+def _collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _hints(cell: NotebookNode) -> list[str]:
+    hint = cell.get("metadata", {}).get("initcourse", {}).get("hint")
+    if isinstance(hint, str):
+        return [hint]
+    if isinstance(hint, dict):
+        return [h for h in hint.values() if isinstance(h, str)]
+    return []
+
+
+def solution_leaks(instructor: NotebookNode, student: NotebookNode, min_length: int = 10) -> list[tuple[str, str]]:
+    """Solution lines that appear verbatim in the student notebook: ``[(line, where)]``.
+
+    A solution line is a non-trivial line of a solution function's body (:func:`solution_body_lines`)
+    of at least ``min_length`` characters; it leaks if it occurs, whitespace collapsed, anywhere
+    in the student notebook: in a Markdown cell, a code cell, a stub's docstring, or a hint (the
+    hints of ``cell.metadata["initcourse"]["hint"]``). Lines that the instructor notebook also
+    shows outside its solutions are not counted.
+    """
+    public = _collapse("\n".join(c.source for c in instructor.cells if SOLUTION_TAG not in _tags(c)))
+    places: list[tuple[str, str]] = []
+    for i, cell in enumerate(student.cells):
+        source = cell.source
+        if STUB_TAG in _tags(cell):  # the hint is checked on its own
+            source = re.sub(r"raise NotImplementedError\(.*\)", "", source)
+        places.append((f"cell {i}", _collapse(source)))
+        places += [(f"the hint of cell {i}", _collapse(h)) for h in _hints(cell)]
+    out = []
+    for line in sorted(solution_body_lines(instructor)):
+        needle = _collapse(line)
+        if len(needle) < min_length or needle in public:
+            continue
+        for where, text in places:
+            if needle in text:
+                out.append((line, where))
+                break
+    return out
+
+
+def _norm_code(text: str) -> str:
+    """Code text compared loosely: no module prefixes, ``2.0`` as ``2``, no spaces, one quote style."""
+    text = re.sub(r"\b(?:np|numpy|math|scipy\.linalg|scipy|pywt)\.", "", text)
+    text = re.sub(r"\b(\d+)\.0\b", r"\1", text)
+    return re.sub(r"\s+", "", text).replace("'", '"')
+
+
+def solution_expressions(nb: NotebookNode, min_length: int = 16) -> set[str]:
+    """Loosely normalised expressions (calls, arithmetic, indexing, comprehensions) of the bodies
+    of the solution functions, at least ``min_length`` characters long once normalised, that the
+    notebook does not show outside its solutions."""
+    public = _norm_code("\n".join(c.source for c in nb.cells if SOLUTION_TAG not in _tags(c)))
+    kinds = (ast.Call, ast.BinOp, ast.Subscript, ast.Compare, ast.ListComp, ast.DictComp, ast.GeneratorExp, ast.Dict)
+    out: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or SOLUTION_TAG not in _tags(cell):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for stmt in _body_nodes(tree):
+            for node in ast.walk(stmt):
+                if isinstance(node, kinds):
+                    expr = _norm_code(ast.unparse(node))
+                    if len(expr) >= min_length and expr not in public:
+                        out.add(expr)
+    return out
+
+
+def hint_leaks(instructor: NotebookNode, student: NotebookNode) -> list[tuple[str, str]]:
+    """Solution code a hint gives away: ``[(expression, hint)]``.
+
+    Stricter than :func:`solution_leaks`, for hints only: an expression of a solution function
+    (:func:`solution_expressions`) leaks if the hint contains it up to module prefixes
+    (``np.``, ``math.``), ``2.0`` versus ``2`` and spacing. A hint should say what to think about,
+    not what to type.
+    """
+    exprs = solution_expressions(instructor)
+    out = []
+    for cell in student.cells:
+        for hint in _hints(cell):
+            normed = _norm_code(hint)
+            found = sorted((e for e in exprs if e in normed), key=len, reverse=True)
+            if found:
+                out.append((found[0], hint))
+    return out
+
+
+_UNRESOLVED = re.compile(r"\{[a-z]+(?::[a-z]+)?\}`|^(`{3,}|:{3,})\{[\w:-]+\}|^\([\w.-]+\)=\s*$", re.M)
+_REMOVED_CELL = re.compile(r"cell (after|below|above) the solution|(see|in) the (model )?solution\b|model answer below", re.I)
+
+
+def reading_problems(student: NotebookNode) -> list[str]:
+    """What would read badly in Jupyter or Colab: MyST syntax left, links to instructor notebooks,
+    references to removed cells."""
+    problems = []
+    for i, cell in enumerate(student.cells):
+        if cell.cell_type == "markdown":
+            m = _UNRESOLVED.search(cell.source)
+            if m:
+                problems.append(f"cell {i}: MyST syntax Jupyter does not render: {m.group(0)!r}")
+            m = _REMOVED_CELL.search(cell.source)
+            if m:
+                problems.append(f"cell {i}: refers to a removed cell: {m.group(0)!r}")
+        if re.search(r"/blob/main/notebooks/[\w.-]+\.ipynb", cell.source):
+            problems.append(f"cell {i}: links to an instructor notebook (blob/main/notebooks/...)")
+    return problems
+
+
 def _stub_problems(source: str) -> list[str]:
     problems = []
     try:
@@ -357,13 +717,15 @@ def _stub_problems(source: str) -> list[str]:
     return problems
 
 
-def check_student_notebook(student: NotebookNode, instructor: Optional[NotebookNode] = None) -> list[str]:
+def check_student_notebook(student: NotebookNode, instructor: Optional[NotebookNode] = None,
+                           colab_base: Optional[str] = None) -> list[str]:
     """Problems of a student notebook (empty list: fine).
 
     Always: no ``solution`` cell, no ``{solution-start}``/``{solution-end}`` directive, no outputs
-    or execution counts, every ``stub`` cell only raises ``NotImplementedError``. With the
-    ``instructor`` notebook also: it equals ``make_student_notebook(instructor)`` and no line of a
-    solution function body appears in it.
+    or execution counts, every ``stub`` cell only raises ``NotImplementedError``, nothing that
+    reads badly in Jupyter (:func:`reading_problems`). With the ``instructor`` notebook also: it
+    equals ``make_student_notebook(instructor)`` and no line of a solution function body appears
+    in it, hints included (:func:`solution_leaks`).
     """
     problems = []
     try:
@@ -383,8 +745,9 @@ def check_student_notebook(student: NotebookNode, instructor: Optional[NotebookN
                 problems.append(f"cell {i}: has an execution count")
             if STUB_TAG in tags:
                 problems += [f"cell {i}: {p}" for p in _stub_problems(cell.source)]
+    problems += reading_problems(student)
     if instructor is not None:
-        expected = make_student_notebook(instructor)
+        expected = make_student_notebook(instructor, colab_base=colab_base)
         if [(c.cell_type, c.source, _tags(c)) for c in expected.cells] != [
             (c.cell_type, c.source, _tags(c)) for c in student.cells
         ]:
@@ -393,6 +756,18 @@ def check_student_notebook(student: NotebookNode, instructor: Optional[NotebookN
         student_lines = {line.strip() for line in text.splitlines()}
         for line in sorted(solution_body_lines(instructor) & student_lines):
             problems.append(f"solution code survives: {line!r}")
+    return problems
+
+
+def hint_problems(instructor: NotebookNode, student: NotebookNode) -> list[str]:
+    """Text that gives the answer away: a solution line anywhere in the student notebook (inside
+    a longer line, a docstring or a hint), or a solution expression in a hint.
+
+    ``make student`` prints these as warnings (the notebooks' authors fix the text);
+    ``tests/test_student.py`` requires none.
+    """
+    problems = [f"a solution line appears in {where}: {line!r}" for line, where in solution_leaks(instructor, student)]
+    problems += [f"a hint gives solution code away ({expr!r}): {hint!r}" for expr, hint in hint_leaks(instructor, student)]
     return problems
 
 
@@ -434,6 +809,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="instructor notebooks (default: notebooks/*.ipynb)")
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "student", help="output directory")
     parser.add_argument("--check", action="store_true", help="verify the student notebooks already in --out")
+    parser.add_argument("--colab-base", default=None,
+                        help="URL of the folder the student notebooks are published in, for the Colab badge "
+                             "(default: the repository's 'student' branch on Colab)")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or _default_notebooks()
     failed = 0
@@ -444,15 +822,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if not target.exists():
                 problems = [f"missing: {target}"]
             else:
-                problems = check_student_notebook(nbformat.read(str(target), as_version=4), instructor)
+                problems = check_student_notebook(nbformat.read(str(target), as_version=4), instructor, args.colab_base)
         else:
-            student = make_student_notebook(instructor)
-            problems = check_student_notebook(student, instructor)
+            student = make_student_notebook(instructor, chapter=path.stem, colab_base=args.colab_base)
+            problems = check_student_notebook(student, instructor, args.colab_base)
             if not problems:
                 args.out.mkdir(parents=True, exist_ok=True)
                 nbformat.write(student, str(target))
         for p in problems:
             print(f"{path.name}: {p}", file=sys.stderr)
+        if not args.check or target.exists():
+            student_now = make_student_notebook(instructor, chapter=path.stem, colab_base=args.colab_base)
+            for p in hint_problems(instructor, student_now):
+                print(f"{path.name}: warning: {p}", file=sys.stderr)
         failed += bool(problems)
     verb = "verified" if args.check else "written to " + str(args.out)
     if failed:
