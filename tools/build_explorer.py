@@ -10,17 +10,20 @@ Output (generated, committed, shipped; the website copies it to ``_static``):
 ``initcourse/explorer/assets/initcourse-explorer.js``.
 
 Step 1 compiles ``kernels.wat`` with the npm package ``wabt`` and embeds the binary,
-base64, in the source on the line marked ``@@WASM@@`` (so the source runs as it is, e.g.
+base64, in the source at the marker ``@@WASM@@`` (so the source runs as it is, e.g.
 under Node.js for quick checks). Step 2 minifies the source with the npm package
 ``terser`` (mangling and compression) and writes the output with a first line that
 records the source's SHA-256; ``tests/test_explorer.py`` fails when the output is older
 than the source. Minifying halves the weight of the three copies the site serves (the
 page and the chapter 1 and 4 embeds).
 
-Both npm packages are build tools at pinned versions (wabt: Apache-2.0, terser:
-BSD-2-Clause); nothing of them ships. Node.js must be on the PATH::
+The source is formatted with the npm package ``prettier`` (``--print-width 88
+--trailing-comma es5``), so its lines fit in 88 columns (but the embedded binary's).
 
-    npm install --prefix /tmp/explorer-build wabt@1.0.37 terser@5.51.4
+The npm packages are build tools at pinned versions (wabt: Apache-2.0, terser:
+BSD-2-Clause, prettier: MIT); nothing of them ships. Node.js must be on the PATH::
+
+    npm install --prefix /tmp/explorer-build wabt@1.0.37 terser@5.51.4 prettier@3.6.2
     M=/tmp/explorer-build/node_modules
     .venv/bin/python tools/build_explorer.py --node-modules $M
     .venv/bin/python tools/build_explorer.py --node-modules $M --check
@@ -43,7 +46,7 @@ SRC = ROOT / "initcourse" / "explorer" / "src" / "initcourse-explorer.js"
 OUT = ROOT / "initcourse" / "explorer" / "assets" / "initcourse-explorer.js"
 VERSIONS = {"wabt": "1.0.37", "terser": "5.51.4"}
 WASM_LINE = re.compile(
-    r'^(\s*)var WASM_B64 = "[A-Za-z0-9+/=]*"; /\*@@WASM@@\*/$', flags=re.M
+    r'^(\s*)var WASM_B64 =(\s*)"[A-Za-z0-9+/=]*"; /\*@@WASM@@\*/$', flags=re.M
 )
 HEADER = (
     "/*! initcourse explorer, MIT license. Built by tools/build_explorer.py "
@@ -118,7 +121,7 @@ def with_wasm(source: str, modules: Path) -> str:
         )
     return (
         source[: match.start()]
-        + f'{match.group(1)}var WASM_B64 = "{b64}"; /*@@WASM@@*/'
+        + f'{match.group(1)}var WASM_B64 ={match.group(2)}"{b64}"; /*@@WASM@@*/'
         + source[match.end() :]
     )
 
