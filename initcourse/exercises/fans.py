@@ -1,4 +1,4 @@
-"""Chapter 2: ``compute_fans`` (Keras' fan-in/fan-out rule)."""
+"""Chapter 2: ``compute_fans`` (Keras' fan-in/fan-out rule) and ``twin_units`` (identical units)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from .core import CheckResult, _Session
 
-__all__ = ["check_compute_fans"]
+__all__ = ["check_compute_fans", "check_twin_units"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,3 +89,125 @@ def check_compute_fans(fn: Callable[[tuple[int, ...]], tuple[int, int]]) -> Chec
             s.fail(f"{call} returned {(fi, fo)}; Keras gives a scalar (shape ()) fan_in = fan_out = 1")
         s.fail(f"{call} returned {(fi, fo)}; expected {want}")
     return s.success("dense, conv1d/2d/3d, 1-D and scalar shapes all correct")
+
+
+# --------------------------------------------------------------------------------------------
+# twin_units
+# --------------------------------------------------------------------------------------------
+def _ref_twins(kernel: np.ndarray, tol: float) -> list[tuple[int, int]]:
+    """Pairs (j, k), j < k, of columns of the (fan_in, units) view equal within tol * max|w|."""
+    m = np.asarray(kernel, dtype=np.float64).reshape(-1, kernel.shape[-1])
+    limit = tol * float(np.abs(m).max()) if m.size else 0.0
+    out = []
+    for j in range(m.shape[1]):
+        diff = np.abs(m[:, j + 1 :] - m[:, j : j + 1]).max(axis=0) if j + 1 < m.shape[1] else []
+        out.extend((j, j + 1 + int(d)) for d in np.flatnonzero(np.asarray(diff) <= limit))
+    return out
+
+
+def _sylvester(p: int) -> np.ndarray:
+    h = np.ones((1, 1))
+    while h.shape[0] < p:
+        h = np.block([[h, h], [h, -h]])
+    return h
+
+
+def _as_pairs(out: object) -> list[tuple[int, int]] | None:
+    try:
+        pairs = [(int(a), int(b)) for a, b in out]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return pairs
+
+
+def check_twin_units(fn: Callable[..., object]) -> CheckResult:
+    """Check ``fn(kernel, tol=1e-6) -> list of pairs (j, k)``: the units with equal weights.
+
+    A unit's incoming weights are one column of the kernel viewed as
+    ``(prod(shape[:-1]), shape[-1])`` (Keras layout: units on the last axis, so a convolution
+    kernel ``(kh, kw, in, out)`` has ``out`` units of ``kh·kw·in`` weights each). Return every
+    pair ``(j, k)`` with ``j < k`` whose columns differ by at most ``tol * max|w|`` in every
+    entry, sorted; columns of opposite sign are not twins. Such units start identical and get
+    identical gradients, so a layer with twins is narrower than it looks; ZerO's Hadamard kernel
+    has them when the fan-in is at most half the Hadamard size :cite:`zhao2022zero`.
+    """
+    s = _Session(
+        "twin_units",
+        fn,
+        ("called", "returns pairs", "random", "dense twins", "triplet", "sign", "tolerance",
+         "convolution", "ZerO", "input untouched"),
+    )
+    rng = np.random.default_rng(7)
+
+    def run(label: str, kernel: np.ndarray, want: list[tuple[int, int]], call: str) -> None:
+        before = kernel.copy()
+        out = s.call(kernel)
+        if label == "random":
+            s.step("returns pairs")
+        pairs = _as_pairs(out)
+        if pairs is None:
+            s.fail(f"{call} returned {out!r}; return a list of pairs (j, k) of unit indices")
+        if label == "random":
+            s.step("random")
+        if not np.array_equal(kernel, before):
+            s.fail(f"{call} changed the kernel you were given; work on a copy")
+        got = sorted(pairs)
+        if got == sorted(want):
+            if pairs != sorted(pairs):
+                s.fail(f"{call} returned the right pairs but not sorted; return sorted(pairs)")
+            return
+        more_got, more_want = " …" * (len(got) > 6), " …" * (len(want) > 6)
+        msg = f"{call} returned {got[:6]}{more_got}; expected {want[:6]}{more_want}"
+        flat = kernel.reshape(-1, kernel.shape[-1])
+        rows = _ref_twins(np.ascontiguousarray(flat.T), 1e-6)
+        if (got and got == rows) or (not got and label == "dense twins"):
+            msg += (": compare the columns of the kernel (the units, its last axis), not its rows "
+                    "(the inputs)")
+        elif any(j >= k for j, k in got):
+            msg += ": give each pair once, with j < k, and never a unit with itself"
+        elif len(set(got)) != len(got):
+            msg += ": each pair should appear once"
+        elif label == "sign" and len(got) > len(want):
+            msg += (": w and -w are not twins: relu(x·w) and relu(-x·w) are different functions; "
+                    "compare the weights themselves, not their absolute values")
+        elif label == "tolerance" and len(got) < len(want):
+            msg += ": floating-point weights are rarely exactly equal; compare with the tolerance "
+            msg += "tol * max|w| (e.g. np.abs(a - b).max() <= tol * np.abs(kernel).max())"
+        elif label == "tolerance" and len(got) > len(want):
+            msg += ": the tolerance is relative: tol times the largest absolute weight, not tol itself"
+        elif label == "convolution":
+            msg += (": for a convolution kernel (kh, kw, in, out) the units are the out channels; "
+                    "view it as kernel.reshape(-1, kernel.shape[-1]) (not reshape(shape[0], -1))")
+        s.fail(msg)
+
+    w = rng.standard_normal((64, 32))
+    run("random", w, [], "twin_units(random (64, 32) kernel)")
+    s.step("dense twins")
+    w = rng.standard_normal((8, 6))
+    w[:, 4] = w[:, 1]
+    w[:, 5] = w[:, 2]
+    run("dense twins", w, [(1, 4), (2, 5)], "twin_units(8×6 kernel with units 4 = 1 and 5 = 2)")
+    s.step("triplet")
+    w = rng.standard_normal((5, 7))
+    w[:, 3] = w[:, 0]
+    w[:, 6] = w[:, 0]
+    run("triplet", w, [(0, 3), (0, 6), (3, 6)], "twin_units(5×7 kernel with units 0 = 3 = 6)")
+    s.step("sign")
+    w = rng.standard_normal((6, 4))
+    w[:, 2] = -w[:, 0]
+    w[:, 3] = w[:, 1]
+    run("sign", w, [(1, 3)], "twin_units(6×4 kernel with unit 2 = -unit 0 and unit 3 = unit 1)")
+    s.step("tolerance")
+    w = rng.standard_normal((16, 5))
+    w[:, 1] = w[:, 0] * (1 + 1e-9)
+    w[:, 4] = w[:, 2] + 1e-3
+    run("tolerance", w, [(0, 1)], "twin_units(kernel with unit 1 = unit 0 up to 1e-9, unit 4 = unit 2 + 1e-3)")
+    s.step("convolution")
+    w = rng.standard_normal((3, 3, 4, 8))
+    w[..., 7] = w[..., 2]
+    run("convolution", w, [(2, 7)], "twin_units(3×3 conv kernel, 4 -> 8 channels, out channel 7 = 2)")
+    s.step("ZerO")
+    zero = (_sylvester(128)[:64, :] / np.sqrt(128)).astype(np.float32)
+    run("ZerO", zero, [(j, j + 64) for j in range(64)], "twin_units(ZerO Hadamard kernel (64, 128))")
+    s.step("input untouched")
+    return s.success("random, repeated, signed, near-equal, convolution and ZerO kernels all correct")
