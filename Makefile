@@ -24,13 +24,14 @@ PERTURBED_ENV := OPENBLAS_CORETYPE=Sandybridge OPENBLAS_NUM_THREADS=1 OMP_NUM_TH
 ONE_CORE := $(shell command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null && echo taskset -c 0)
 NBVAL := -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -q -p no:cacheprovider
 
-.PHONY: help venv book test unit notebooks notebooks-perturbed execute student timings clean lab test-min python-check
+.PHONY: help venv book test unit notebooks notebooks-perturbed execute student autograder timings clean lab test-min python-check
 
 help:
 	@echo "make book      build the website into _build/html (creates .venv first if missing)"
 	@echo "make test      run every test: unit, notebook hygiene, nbval, browser, book build"
 	@echo "make execute   re-execute every chapter and store its outputs (NB=path for one)"
 	@echo "make student   write student versions of the notebooks to _build/student"
+	@echo "make autograder  write one Gradescope autograder zip per chapter to _build/autograder"
 	@echo "make timings   time every chapter on a fresh kernel; writes book/timings.md"
 	@echo "make lab       open the chapters in JupyterLab (same environment)"
 	@echo "make test-min  install the lowest supported versions in .venv-min and run the tests"
@@ -86,6 +87,9 @@ execute: $(STAMP)
 
 student: $(STAMP)
 	$(PY) tools/make_student.py --out _build/student
+
+autograder: $(STAMP)
+	$(PY) tools/make_autograder.py --out _build/autograder
 
 timings: $(STAMP)
 	$(PY) tools/timings.py

@@ -935,7 +935,7 @@ def test_capstone_training_full_marks(capsys):
     "over, pattern, earned",
     [
         # a fake history and no training: nothing
-        (dict(weights_changed=False, accuracy=0.1, history_accuracy=1.0), r"weights did not change", 1 / 3),
+        (dict(weights_changed=False, accuracy=0.1, history_accuracy=1.0), r"weights did not change", 0.0),
         (dict(steps=400), r"took 400 optimizer steps; the budget is 200", 2 / 3),
         (dict(history_accuracy=0.99), r"history does not describe this training", 2 / 3),
         (dict(accuracy=0.85, history_accuracy=0.85), r"below the threshold 0.90", 2 / 3),
@@ -951,10 +951,11 @@ def test_capstone_training_parts(over, pattern, earned):
     assert info.value.earned == pytest.approx(earned)
 
 
-def test_capstone_training_fake_history_with_no_training_earns_only_the_comparison():
-    """The comparison part is about the initialization used and the tuning; the fake run itself
-    earns nothing (weights unchanged, its history contradicts the weights, accuracy at chance)."""
+def test_capstone_training_fake_history_with_no_training_earns_nothing():
+    """A made-up History and no training: weights unchanged, the history contradicts the weights,
+    nothing to compare with the default."""
     with pytest.raises(ExerciseError) as info:
         ex.grade_training_facts(facts(weights_changed=False, accuracy=0.1, history_accuracy=1.0, steps=0),
                                 budget=200, threshold=0.9)
-    assert "weights did not change" in str(info.value) and "no training" in str(info.value)
+    assert info.value.earned == 0
+    assert "weights did not change" in str(info.value) and "nothing to compare" in str(info.value)

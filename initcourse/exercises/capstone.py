@@ -657,7 +657,7 @@ def grade_training_facts(facts: TrainingFacts, *, budget: int, threshold: float,
        ``threshold``;
     3. **fair to the default**: trained by the grader with the same optimizer and batch size, the
        initialization used reaches, at its best learning rate of a small grid (median over
-       seeds), at least the default's best minus ``tolerance``.
+       seeds), at least the default's best minus ``tolerance`` (only for a call that trained).
 
     With ``compare=False`` (the notebook's quick self-check) part 3 is skipped and the result
     says so; the points are then out of 2.
@@ -698,6 +698,8 @@ def grade_training_facts(facts: TrainingFacts, *, budget: int, threshold: float,
     c = facts.compared
     if not compare:
         good.append("the comparison with the default (part 3) is run by the grader, not here")
+    elif not facts.weights_changed:
+        problems.append("no training, so nothing to compare with the default")
     elif c is None:
         problems.append("the comparison with the default could not be run")
     else:

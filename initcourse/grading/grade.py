@@ -141,7 +141,11 @@ def extract_code(nb: Any, entry: dict) -> tuple[list[tuple[int, str]], list[dict
     """The student's code of a submission: ``([(cell index, statement source)], [syntax errors])``.
 
     Given cells (their fingerprint is in the chapter's manifest) are skipped. Of the other code
-    cells only the top-level definitions are kept, one statement per entry.
+    cells only the top-level definitions are kept, one statement per entry: imports, functions
+    and classes always; assignments only in a cell that also defines a function or a class (a
+    constant next to the function that uses it), or in a cell tagged ``stub`` or ``answer``. A
+    cell of assignments and calls alone is demonstration code (possibly a given cell from an
+    older version of the chapter) and is not run.
     """
     given = set(entry["course_cells"])
     chunks: list[tuple[int, str]] = []
@@ -159,9 +163,14 @@ def extract_code(nb: Any, entry: dict) -> tuple[list[tuple[int, str]], list[dict
             names = re.findall(r"^\s*def\s+(\w+)", source, flags=re.M)
             errors.append({"cell": index, "message": f"SyntaxError: {exc.msg} (line {exc.lineno})", "defines": names})
             continue
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        defines = any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for s in tree.body)
         for stmt in tree.body:
-            if _keepable(stmt):
-                chunks.append((index, ast.get_source_segment(text, stmt) or ast.unparse(stmt)))
+            if not _keepable(stmt):
+                continue
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.If, ast.Try)) and not (defines or tags & {"stub", "answer"}):
+                continue
+            chunks.append((index, ast.get_source_segment(text, stmt) or ast.unparse(stmt)))
     return chunks, errors
 
 
@@ -200,6 +209,16 @@ class _Runner:
         self.failed_load = False
         self.student_seconds = 0.0
         self.timeouts: list = []
+        self.syntax: list = []
+
+    def missing(self, name: str) -> str:
+        """The message for an exercise whose function the submission does not define."""
+        for err in self.syntax:
+            if name in err["defines"]:
+                return f"✗ the cell that defines {name} (cell {err['cell']}) does not parse: {err['message']}; nothing to grade"
+        if self.failed_load:
+            return f"✗ not graded: {self.last_problem}"
+        return f"✗ your notebook defines no function {name}: nothing to grade"
 
     def ensure(self) -> Optional[Sandbox]:
         if self.sandbox is not None and self.sandbox.proc.poll() is None:
@@ -268,7 +287,7 @@ def _item_standard(runner: _Runner, ex: dict, item: ItemResult) -> None:
         item.message = f"✗ the grader has no checker {ex['checker']} (a course problem: tell your instructor)"
         return
     if ex["function"] not in runner.defined:
-        item.message = f"✗ your notebook defines no function {ex['function']}: nothing to grade"
+        item.message = runner.missing(ex["function"])
         return
     fn = runner.function(ex["function"])
     if fn is None:
@@ -298,7 +317,7 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
         fn = runner.function(name) if name in runner.defined else None
         for acts in JUDGED_NETWORKS:
             if fn is None:
-                answers[acts] = NameError(f"your notebook defines no function {name}")
+                answers[acts] = NameError(runner.missing(name)[2:])
                 continue
             try:
                 answers[acts] = fn(list(acts))
@@ -329,7 +348,7 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
     if "check_init_report" in items:
         item = items["check_init_report"]
         if "init_report" not in runner.defined:
-            item.message = "✗ your notebook defines no function init_report: nothing to grade"
+            item.message = runner.missing("init_report")
         else:
             def report(_model: Any, x: Any) -> Any:
                 box = runner.ensure()
@@ -345,7 +364,7 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
     if "check_train_capstone" in items:
         item = items["check_train_capstone"]
         if "train_capstone" not in runner.defined:
-            item.message = "✗ your notebook defines no function train_capstone: nothing to grade"
+            item.message = runner.missing("train_capstone")
         else:
             box = runner.ensure()
             result: Any
@@ -365,6 +384,16 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
             facts = cap.training_facts(result, effective, compare=not isinstance(result, BaseException))
             share, message = _run_checker(lambda _fn: grade_training_facts(facts, budget=cap.BUDGET, threshold=cap.THRESHOLD), None)
             item.points, item.message = round(item.max_points * share, 2), message + (note if share < 1 else "")
+
+
+def _exercise_cells(nb: Any, entry: dict) -> set:
+    """Indices of the code cells that define an exercise's function (where an error matters)."""
+    names = {ex["function"] for ex in entry["exercises"]}
+    out = set()
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") == "code" and any(re.search(rf"^\s*def\s+{n}\b", cell.get("source", ""), flags=re.M) for n in names):
+            out.add(index)
+    return out
 
 
 def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float = 120.0, expect: Optional[str] = None,
@@ -411,12 +440,22 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
         defines = f" (it defines {', '.join(err['defines'])}, which therefore cannot be graded)" if err["defines"] else ""
         result.notes.append(f"cell {err['cell']} does not parse: {err['message']}{defines}")
     runner = _Runner(_prelude_source(entry, chunks), chunks, timeout, python)
+    runner.syntax = syntax
     items: dict[str, ItemResult] = {}
+    serious_errors: list = []
     try:
         runner.ensure()
+        exercise_cells = _exercise_cells(nb, entry)
+        seen = set()
         for err in runner.load_errors:
             where = "the chapter's imports" if err["cell"] == -1 else f"cell {err['cell']}"
-            result.notes.append(f"{where} raised {err['exc_type']}: {err['message'].splitlines()[0] if err['message'] else ''}")
+            note = f"{where} raised {err['exc_type']}: {err['message'].splitlines()[0] if err['message'] else ''}"
+            if note in seen:
+                continue
+            seen.add(note)
+            if err["cell"] in exercise_cells or err["cell"] == -1:
+                serious_errors.append(note)
+            result.notes.append(note)
         for ex in entry["exercises"]:
             item = ItemResult(ex["label"], ex["title"], ex["function"], 0.0, float(ex["points"]), "")
             result.items.append(item)
@@ -438,7 +477,7 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
     if result.status == "graded" and runner.timeouts:
         result.status = "timeout"
         result.notes.append(f"time limit ({timeout:g} s each) reached in: {', '.join(runner.timeouts)}")
-    elif result.status == "graded" and (runner.load_errors or syntax or runner.failed_load):
+    elif result.status == "graded" and (serious_errors or syntax or runner.failed_load):
         result.status = "errors"
     if runner.last_problem:
         result.notes.append(runner.last_problem)
@@ -489,7 +528,7 @@ def feedback_text(r: SubmissionResult) -> str:
         lines += ["    " + line for line in i.message.splitlines()]
         lines.append("")
     if r.written:
-        lines.append("Graded by hand by your instructor (not in the automatic points):")
+        lines.append("Written and exploration exercises (graded by hand if your instructor assigns them; not in the automatic points):")
         lines += [f"  - {w}" for w in r.written]
         lines.append("")
     if r.notes:
