@@ -215,6 +215,7 @@ class LayerStats:
         saturated: float = 0.5,
         ratio_spread: float = 1e3,
         tiny_ratio: float = 1e-6,
+        top_prob: float = 0.9,
     ) -> list[str]:
         """Plain-language findings, most basic first (empty list: nothing suspicious).
 
@@ -233,7 +234,8 @@ class LayerStats:
           the output scale of the last normalization layer on the path. Probability outputs
           (softmax/sigmoid heads), front ends, embeddings and LayerScale are not judged;
         * ReLU layers whose ``dead`` fraction is >= ``dead``; bounded layers whose saturated
-          fraction is >= ``saturated``;
+          fraction is >= ``saturated``; a softmax whose mean top probability is above
+          ``top_prob`` (overconfident from the start: logits far too large);
         * the backward signal, over layers with a kernel: the gradient/weight ratio of the
           first (bottom) layer differs from the last (top) layer's by more than
           ``ratio_spread`` (vanishing or exploding gradients); or every layer's ratio is below
@@ -265,21 +267,29 @@ class LayerStats:
                 f"a random initializer"
             )
         judged = [r for r in self._judged() if np.isfinite(r["out_std"])]
-        # a layer that feeds a normalization layer is rescaled by it: only an output so small
-        # that the normalization's epsilon dominates (std^2 < 10 eps) is lost
-        low = [
+        # a layer that feeds a normalization layer is rescaled by it; only an output variance
+        # far below the normalization's epsilon is lost (var < eps/10: its output std < 0.3)
+        swamped = [
             r
             for r in judged
-            if r["weight_norm"] != 0.0
-            and (
-                r["out_std"] ** 2 < 10 * r["norm_eps"]
-                if r.get("normalized")
-                else r["out_std"] < vanish * r["ref_std"]
+            if r.get("normalized")
+            and r["weight_norm"] != 0.0
+            and r["out_std"] ** 2 < 0.1 * r["norm_eps"]
+        ]
+        if swamped:
+            first = swamped[0]
+            more = f" (and {len(swamped) - 1} more)" if len(swamped) > 1 else ""
+            out.append(
+                f"layer {first['layer']}: output variance {_short(first['out_std'] ** 2)} is far "
+                f"below the epsilon {_short(first['norm_eps'])} of the normalization after "
+                f"it{more}: the normalization cannot restore the scale (its output std < 0.3), "
+                f"the signal is vanishing; scale the kernel up"
             )
+        judged = [r for r in judged if not r.get("normalized")]
+        low = [
+            r for r in judged if r["out_std"] < vanish * r["ref_std"] and r["weight_norm"] != 0.0
         ]
-        high = [
-            r for r in judged if not r.get("normalized") and r["out_std"] > explode * r["ref_std"]
-        ]
+        high = [r for r in judged if r["out_std"] > explode * r["ref_std"]]
         for found, what in ((low, "vanishing"), (high, "exploding")):
             if found:
                 first = found[0]
@@ -316,6 +326,14 @@ class LayerStats:
                 f"large: check the kernel scale (glorot_normal or lecun_normal for tanh/sigmoid) "
                 f"and the scale of the layer's input (e.g. a residual stream that grows with "
                 f"depth)"
+            )
+        confident = [r for r in rows if r.get("top_prob") is not None and r["top_prob"] > top_prob]
+        for r in confident[:1]:
+            out.append(
+                f"layer {r['layer']}: softmax saturated at initialization (mean top probability "
+                f"{r['top_prob']:.2f}): the logits are far too large, the first losses will be "
+                f"huge; check the input scale ({_ref_text(r) if r.get('ref_std') else 'input'}) "
+                f"and the scale of the last kernel"
             )
         ratios = [
             r
@@ -906,6 +924,9 @@ def _row_stats(t: Any, act: Optional[str], saturation: float) -> dict[str, Any]:
         out["saturated"] = float(tf.reduce_mean(tf.cast(near, tf.float64)).numpy())
     if act in RELU_LIKE:
         out["dead"] = float(tf.reduce_mean(tf.cast(tf.equal(t, 0), tf.float64)).numpy())
+    if act == "softmax" and len(t.shape) >= 2 and int(t.shape[-1]) >= 2:
+        top = tf.reduce_max(tf.cast(t, tf.float64), axis=-1)
+        out["top_prob"] = float(tf.reduce_mean(top).numpy())
     return out
 
 
@@ -970,9 +991,12 @@ def _rows(rec, reported, main, grad_of, output_ids, saturation, training, model,
             silent = frozenset()
         for t in r.outputs:
             silent_of.setdefault(id(t), silent)
-            if id(t) in output_ids:
-                for o in silent:
-                    used.setdefault(o, "head")
+            if id(t) in output_ids and origin:  # the silent layer is itself an output layer
+                used.setdefault(id(r), "head")
+            elif id(t) in output_ids and not mw.own_variables(layer):  # e.g. a Softmax after it
+                before = producer.get(id(r.primary)) if r.primary is not None else None
+                if before is not None and id(before) in origins:
+                    used.setdefault(id(before), "head")
         if id(layer) not in reported_ids:
             continue
         row = _make_row(r, layer, a, counts, main, grad_of, saturation, weight_cache, names)

@@ -429,16 +429,16 @@ def lsuv(
     """
     _check_args(tol, max_iter, seed, training, unsupported)
     mw.check_model(model)
-    inputs = mw.prepare_inputs(model, x)
-    _check_not_constant(inputs)
-    mw.build_on(model, inputs)
-    served = [u for u in mw.units(model) if _kind(u) is not None]
-    if not served:
+    if not [layer for layer in mw.walk(model) if _kind(layer) is not None]:
         raise ValueError(
             f"model: {model.name!r} has no Dense or Conv layer (nor EinsumDense, RNN or "
             f"Embedding), so LSUV has nothing to rescale (layers: "
             f"{[type(layer).__name__ for layer in mw.walk(model)]})"
         )
+    inputs = mw.prepare_inputs(model, x)
+    _check_not_constant(inputs)
+    mw.build_on(model, inputs)
+    served = [u for u in mw.units(model) if _kind(u) is not None]
     kept = _unserved(model)
     if kept and unsupported == "raise":
         raise ValueError(_unserved_message(model, kept))

@@ -185,3 +185,192 @@ def test_bad_input():
         diagnostics.layer_stats(model, X, np.zeros(3, np.int64))
     with pytest.raises(TypeError, match="model"):
         diagnostics.layer_stats("model", X)
+
+
+# ------------------------------------------------------------------ real-model behaviour (issue 11)
+
+
+def _two_input_model():
+    a = keras.Input((5,), name="a")
+    b = keras.Input((3, 4), name="b")
+    h = keras.layers.Concatenate()([keras.layers.Dense(6, name="da")(a),
+                                    keras.layers.Flatten()(keras.layers.Dense(2, name="db")(b))])
+    return keras.Model([a, b], keras.layers.Dense(2, name="top")(h))
+
+
+def test_x_as_list_tuple_and_dict_give_the_same_rows():
+    model = _two_input_model()
+    xa = RNG.standard_normal((16, 5)).astype(np.float32)
+    xb = RNG.standard_normal((16, 3, 4)).astype(np.float32)
+    tables = [
+        diagnostics.layer_stats(model, x).format()
+        for x in ([xa, xb], (xa, xb), {"a": xa, "b": xb}, {"b": xb, "a": xa})
+    ]
+    assert len(set(tables)) == 1
+    with pytest.raises(ValueError, match=r"x: dict keys .* do not match .*missing: \['b'\]"):
+        diagnostics.layer_stats(model, {"a": xa})
+    with pytest.raises(ValueError, match=r"x: input 'b' has shape \(16, 4, 3\)"):
+        diagnostics.layer_stats(model, [xa, xb.reshape(16, 4, 3)])
+    with pytest.raises(ValueError, match="the model has 2 inputs"):
+        diagnostics.layer_stats(model, xa)
+
+
+def test_nan_in_x_is_named_as_an_input_problem():
+    model = _mlp(2, "relu", "he_normal")
+    x = X.copy()
+    x[3, 7] = np.nan
+    x[5, 0] = np.inf
+    with pytest.raises(ValueError, match=r"x: the batch contains 1 NaN and 1 inf .*index \(3, 7\).*not of the model"):
+        diagnostics.layer_stats(model, x)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("model.keras", r"model: expected a keras.Model .* got the string 'model.keras'.*load_model"),
+        (np.zeros((3, 4)), r"model: expected a keras.Model .* numpy array of shape \(3, 4\).*f\(model, x\)"),
+        (keras.layers.Dense(3), r"model: expected a keras.Model .*single layer is not a model"),
+    ],
+)
+def test_wrong_objects_say_what_was_expected(bad, message):
+    with pytest.raises(TypeError, match=message):
+        diagnostics.layer_stats(bad, X)
+
+
+def test_empty_sequential_is_named_as_such():
+    with pytest.raises(ValueError, match=r"model: 'empty' \(Sequential\) has no layers"):
+        diagnostics.layer_stats(keras.Sequential([], name="empty"), X)
+
+
+def _bn_net(init):
+    layers = [keras.Input((16,))]
+    for i in range(6):
+        layers += [keras.layers.Dense(32, kernel_initializer=init, name=f"d{i}"),
+                   keras.layers.BatchNormalization(name=f"bn{i}"), keras.layers.ReLU(name=f"r{i}")]
+    return keras.Sequential(layers + [keras.layers.Dense(4, name="top")])
+
+
+def test_training_mode_by_default_makes_batchnorm_live_and_leaves_the_model_unchanged():
+    model = _bn_net(keras.initializers.RandomNormal(stddev=0.05, seed=0))
+    before = [v.numpy().copy() for v in model.weights]
+    live = diagnostics.layer_stats(model, X)
+    assert live.training is True
+    bn_std = [r["out_std"] for r in live.rows if r["type"] == "BatchNormalization"]
+    assert all(abs(s - 1) < 0.05 for s in bn_std)  # normalized by the batch statistics
+    assert live.warnings() == []  # BatchNorm rescues small kernels in training
+    frozen = diagnostics.layer_stats(model, X, training=False)  # moving stats: identity at init
+    assert any("vanishing" in w for w in frozen.warnings())
+    assert any("training=False" in n for n in frozen.notes())
+    for v, b in zip(model.weights, before):  # moving mean/variance restored after the live pass
+        np.testing.assert_array_equal(v.numpy(), b)
+    with pytest.raises(TypeError, match="training"):
+        diagnostics.layer_stats(model, X, training="yes")
+
+
+def _cnn(init, front=None):
+    layers = [keras.Input((12, 12, 3))] + ([front] if front is not None else [])
+    layers += [keras.layers.Conv2D(8, 3, padding="same", activation="relu", kernel_initializer=init)
+               for _ in range(6)]
+    layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax")]
+    return keras.Sequential(layers)
+
+
+PIXELS = RNG.uniform(0, 255, (16, 12, 12, 3)).astype(np.float32)
+
+
+def test_pixels_and_rescaling_front_ends_are_not_mistaken_for_vanishing():
+    # He-initialized ReLU convolutions on raw pixels keep the scale of their own input: no
+    # layer is 'vanishing'; the one finding is real, the softmax saturates on 0..255 inputs
+    raw = diagnostics.layer_stats(_cnn(keras.initializers.HeNormal(seed=0)), PIXELS)
+    assert len(raw.warnings()) == 1 and "softmax saturated" in raw.warnings()[0]
+    scaled = diagnostics.layer_stats(
+        _cnn(keras.initializers.HeNormal(seed=0), keras.layers.Rescaling(1 / 255, name="scale")), PIXELS
+    )
+    assert scaled.warnings() == []
+    assert any("front end: scale (Rescaling" in n for n in scaled.notes())
+    assert scaled.rows[0]["role"] == "front end"
+    # N(0, 0.01²) kernels really do lose the signal, whatever the input scale
+    broken = diagnostics.layer_stats(_cnn(keras.initializers.RandomNormal(stddev=0.01, seed=0)), PIXELS)
+    assert any("signal vanishing" in w and "he_normal" in w for w in broken.warnings())
+    # a layer that already uses he_normal is not told to use he_normal
+    he = _cnn(keras.initializers.HeNormal(seed=0))
+    he.layers[2].kernel.assign(he.layers[2].kernel * 1e-4)
+    found = " ".join(diagnostics.layer_stats(he, PIXELS).warnings())
+    assert "signal vanishing" in found and "it already uses HeNormal" in found
+
+
+def test_softmax_head_is_an_output_with_a_cross_entropy_surrogate():
+    stats = diagnostics.layer_stats(_cnn(keras.initializers.HeNormal(seed=0)), PIXELS / 255)
+    head = stats.rows[-1]
+    assert head["role"] == "output" and head["activation"] == "softmax"
+    assert stats.loss_name.startswith("surrogate: cross-entropy with random labels")
+    assert head["out_std"] < 0.05  # probabilities over 10 classes: small std, not a fault
+    assert stats.warnings() == []
+    # raw pixels (std 74) through the same net: an overconfident softmax from step 0
+    raw = diagnostics.layer_stats(_cnn(keras.initializers.HeNormal(seed=0)), PIXELS)
+    assert raw.rows[-1]["top_prob"] > 0.9
+    assert any("softmax saturated at initialization" in w for w in raw.warnings())
+
+
+class LayerScale(keras.layers.Layer):
+    """LayerScale (Touvron et al. 2021): a per-channel scale initialized at 1e-6."""
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(shape=(input_shape[-1],),
+                                     initializer=keras.initializers.Constant(1e-6))
+
+    def call(self, x):
+        return x * self.gamma
+
+
+def test_layer_scale_is_recognised():
+    inp = keras.Input((16,))
+    h = keras.layers.Dense(16, kernel_initializer="he_normal")(inp)
+    for _ in range(3):
+        f = keras.layers.Dense(32, activation="gelu")(keras.layers.LayerNormalization()(h))
+        f = LayerScale()(keras.layers.Dense(16)(f))
+        h = keras.layers.Add()([h, f])
+    model = keras.Model(inp, keras.layers.Dense(3)(h))
+    stats = diagnostics.layer_stats(model, X)
+    assert stats.warnings() == []
+    assert any(n.startswith("LayerScale: 3 layer(s)") for n in stats.notes())
+    assert [r["role"] for r in stats.rows].count("layer scale") == 3
+
+
+def test_gradients_match_an_independent_gradient_tape_with_two_outputs():
+    inp = keras.Input((16,))
+    h = keras.layers.Dense(8, activation="tanh", name="h")(inp)
+    model = keras.Model(inp, {"reg": keras.layers.Dense(2, name="reg")(h),
+                              "cls": keras.layers.Dense(3, name="cls")(h)})
+    y = {"reg": RNG.standard_normal((256, 2)), "cls": RNG.integers(0, 3, 256)}
+    stats = diagnostics.layer_stats(model, X, y)
+    assert "reg: mean_squared_error" in stats.loss_name and "cls: sparse_categorical" in stats.loss_name
+    variables = [model.get_layer(n).kernel for n in ("h", "reg", "cls")]
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        out = model(X, training=True)
+        loss = tf.reduce_mean(keras.losses.mean_squared_error(y["reg"].astype(np.float32), out["reg"]))
+        loss += tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y["cls"], out["cls"], from_logits=True))
+    for v, g in zip(variables, tape.gradient(loss, variables)):
+        row = next(r for r in stats.rows if r["weight"] == v.path)
+        assert row["grad_norm"] == pytest.approx(float(tf.norm(g)), rel=1e-5)
+    # a chosen output only: the other head gets no gradient
+    only = diagnostics.layer_stats(model, X, outputs=["reg"])
+    assert next(r for r in only.rows if r["layer"] == "cls")["grad_norm"] == 0
+    with pytest.raises(ValueError, match=r"outputs: 'logits' is not one of the model's outputs \['cls', 'reg'\]"):
+        diagnostics.layer_stats(model, X, outputs="logits")
+    with pytest.raises(ValueError, match=r"y: dict keys \['reg'\] miss the output\(s\) \['cls'\]"):
+        diagnostics.layer_stats(model, X, {"reg": y["reg"]})
+
+
+def test_summary_verdict_and_short_format():
+    broken = diagnostics.layer_stats(_mlp(8, "relu", keras.initializers.RandomNormal(stddev=0.01, seed=1)), X)
+    assert broken.verdict() == "vanishing, negligible gradients"
+    text = broken.summary()
+    assert text.splitlines()[0].endswith("(training mode): 9 layers checked")
+    assert "findings:" in text and "signal vanishing" in text
+    healthy = diagnostics.layer_stats(_mlp(8, "relu", keras.initializers.HeNormal(seed=1)), X)
+    assert healthy.verdict() == "healthy" and "findings: none" in healthy.summary()
+    short = broken.format(max_rows=4)
+    assert len(short.splitlines()) == 6 and "... 5 more rows ..." in short

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _np(t) -> np.ndarray:
-    return keras.ops.convert_to_numpy(t)
+    return t.numpy() if hasattr(t, "numpy") else keras.ops.convert_to_numpy(t)
 
 
 def _mlp(width: int = 64, depth: int = 6, d_in: int = 32, name: str = "mlp") -> keras.Model:
@@ -387,3 +387,90 @@ def test_reinitialize_errors():
         ki.reinitialize(unbuilt, "he_normal")
     unbuilt(np.zeros((1, 3), dtype="float32"))  # calling it on data builds it
     assert ki.reinitialize(unbuilt, "zeros") == [layer.name for layer in unbuilt.layers]
+
+
+# ------------------------------------------------------------------ issue 11: every weight, atomic
+
+
+def _conv_then_dense():
+    inputs = keras.Input((8, 8, 3))
+    h = keras.layers.Conv2D(4, 3, name="c1")(inputs)
+    h = keras.layers.Conv2D(8, 3, name="c2")(h)
+    h = keras.layers.Flatten()(h)
+    return keras.Model(inputs, keras.layers.Dense(5, name="fc")(h))
+
+
+def test_reinitialize_is_all_or_nothing_and_names_the_weight():
+    model = _conv_then_dense()
+    before = [_np(v).copy() for v in model.weights]
+    # delta_orthogonal draws the two conv kernels, then fails on the Dense kernel: nothing written
+    with pytest.raises(
+        ValueError,
+        match=r"nothing was changed.*layer 'fc' \(Dense\), weight 'fc/kernel' of shape \(128, 5\) \(kernel\): "
+        r"initializer 'delta_orthogonal' cannot draw it, expected an array of shape \(128, 5\).*rank >= 3",
+    ):
+        ki.reinitialize(model, "delta_orthogonal", seed=0)
+    for v, b in zip(model.weights, before):
+        np.testing.assert_array_equal(_np(v), b)
+    changed = ki.reinitialize(model, "delta_orthogonal", layers=["c1", "c2"], seed=0)
+    assert changed == ["c1", "c2"] and [w["initializer"] for w in changed.weights] == ["DeltaOrthogonal"] * 2
+
+
+def test_reinitialize_wrong_objects_say_what_was_expected():
+    with pytest.raises(TypeError, match=r"model: expected a keras.Model .*the string 'vgg16.keras'"):
+        ki.reinitialize("vgg16.keras", "he_normal")
+    with pytest.raises(TypeError, match=r"model: expected a keras.Model .*numpy array of shape \(2, 2\)"):
+        ki.reinitialize(np.eye(2), "he_normal")
+    with pytest.raises(ValueError, match=r"model: 'empty' \(Sequential\) has no layers"):
+        ki.reinitialize(keras.Sequential([], name="empty"), "he_normal")
+    with pytest.raises(TypeError, match="recurrent: expected an initializer name"):
+        ki.reinitialize(_mlp(), "he_normal", recurrent=3)
+
+
+class _Scaled(keras.layers.Layer):
+    """A custom layer holding a Dense layer and a matrix of its own (name 'mix')."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = keras.layers.Dense(6, name="inner")
+
+    def build(self, input_shape):
+        self.mix = self.add_weight(shape=(6, 6), name="mix")
+
+    def call(self, x):
+        return self.inner(x) @ self.mix
+
+
+def test_reinitialize_nested_custom_layer_and_unknown_weights():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(_Scaled(name="scaled")(inputs)))
+    before = {v.path: _np(v).copy() for v in model.weights}
+    with pytest.raises(ValueError, match=r"layer 'scaled' \(_Scaled\), weight 'scaled/mix' of shape \(6, 6\).*"
+                                         r"role and fans are unknown.*unsupported=\"keep\""):
+        ki.reinitialize(model, "he_normal", seed=0)
+    assert all(np.array_equal(_np(v), before[v.path]) for v in model.weights)
+    with pytest.warns(RuntimeWarning, match="kept as they were: scaled/mix"):
+        changed = ki.reinitialize(model, "he_normal", seed=0, unsupported="keep")
+    assert changed == ["inner", "out"]  # the Dense inside the custom layer is reached
+    assert changed.kept[0]["weight"] == "scaled/mix"
+    assert not np.array_equal(_np(model.get_layer("scaled").inner.kernel), before["scaled/inner/kernel"])
+    np.testing.assert_array_equal(_np(model.get_layer("scaled").mix), before["scaled/mix"])
+    assert "scaled/mix (6, 6): kept" in changed.format()
+
+
+def test_reinitialize_recurrent_and_embeddings_rules():
+    inputs = keras.Input((5,), dtype="int32")
+    h = keras.layers.Embedding(30, 6, embeddings_initializer="zeros", name="emb")(inputs)
+    out = keras.layers.SimpleRNN(4, recurrent_initializer="zeros", name="rnn")(h)
+    model = keras.Model(inputs, out)
+    changed = ki.reinitialize(model, "glorot_normal", seed=0)
+    roles = {w["weight"]: (w["role"], w["initializer"]) for w in changed.weights}
+    assert roles == {
+        "emb/embeddings": ("embeddings", "Zeros"),  # the layer's own initializer: here zeros
+        "rnn/simple_rnn_cell/kernel": ("kernel", "GlorotNormal"),
+        "rnn/simple_rnn_cell/recurrent_kernel": ("recurrent_kernel", "Zeros"),
+    }
+    ki.reinitialize(model, "glorot_normal", seed=0, recurrent="orthogonal", embeddings="random_normal")
+    u = _np(model.get_layer("rnn").cell.recurrent_kernel).astype(np.float64)
+    np.testing.assert_allclose(u @ u.T, np.eye(4), atol=1e-5)
+    assert _np(model.get_layer("emb").embeddings).std() > 0.01
