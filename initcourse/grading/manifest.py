@@ -162,7 +162,8 @@ def identify_chapter(nb: Any, manifest: dict) -> tuple[Optional[str], str]:
     """``(chapter stem, how it was recognised)`` of a submission, or ``(None, why not)``.
 
     The notebook's own metadata (``metadata.initcourse.chapter``, written by ``make student``)
-    is trusted only if its content agrees: at least one given code cell of that chapter. Otherwise
+    is trusted only if its content agrees: no chapter has more of its given code cells in the
+    notebook (the Colab setup cell, the same in every chapter, matches all of them). Otherwise
     the chapter with the most given code cells in the submission wins; the title heading breaks
     ties. The file name plays no part.
     """
@@ -177,7 +178,8 @@ def identify_chapter(nb: Any, manifest: dict) -> tuple[Optional[str], str]:
                 title = m.group(1).strip()
                 break
     meta = nb.get("metadata", {}).get("initcourse", {}).get("chapter")
-    if isinstance(meta, str) and meta in chapters and scores.get(meta, 0) > 0:
+    best_score = max(scores.values()) if scores else 0
+    if isinstance(meta, str) and meta in chapters and best_score > 0 and scores.get(meta, 0) == best_score:
         return meta, "notebook metadata, confirmed by its cells"
     if not scores or max(scores.values()) == 0:
         by_title = [s for s, e in chapters.items() if e["title"] and e["title"] == title]
