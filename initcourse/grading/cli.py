@@ -18,7 +18,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m initcourse.grading",
         description="Grade submitted notebooks outside the student's kernel: one CSV row and one feedback file each.",
     )
-    p.add_argument("submissions", nargs="+", type=Path, help="submitted notebooks (.ipynb); folders are searched for *.ipynb")
+    p.add_argument("submissions", nargs="*", type=Path, help="submitted notebooks (.ipynb); folders are searched for *.ipynb")
+    p.add_argument("--list", action="store_true", help="list the graded exercises of every chapter and exit")
     p.add_argument("--csv", type=Path, help="write the grades here (one row per submission)")
     p.add_argument("--feedback", type=Path, help="write one feedback file per submission into this folder")
     p.add_argument("--timeout", type=float, default=120.0,
@@ -32,7 +33,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        manifest = load_manifest(args.manifest)
+        for stem, entry in manifest["chapters"].items():
+            total = sum(e["points"] for e in entry["exercises"])
+            print(f"{stem}  {entry['title']}  ({total:g} points, {len(entry['written'])} written/exploration)")
+            for e in entry["exercises"]:
+                print(f"    {e['label']:<28} {e['function'] + '()':<24} {e['checker']:<28} {e['points']:g}")
+        return 0
+    if not args.submissions:
+        parser.error("give at least one submission (or --list)")
     if args.timeout <= 0:
         print(f"--timeout: expected a number of seconds > 0, got {args.timeout}", file=sys.stderr)
         return 2

@@ -67,6 +67,9 @@ COURSE_EQUIVALENTS = {
     "sparse": ("Sparse", "get", "FromNumpy"),
     "wavelet_matrix": ("wavelet_analysis_matrix", "wavelet", "Wavelet"),
     "zero_hadamard": ("ZeroHadamard", "get", "FromNumpy"),
+    "torch_orthogonal": ("orthogonal", "get", "FromNumpy"),
+    "edge_of_chaos": ("critical_sigma_w2", "chi1"),
+    "twin_units": ("zero_hadamard",),
 }
 
 
