@@ -69,7 +69,6 @@ COURSE_EQUIVALENTS = {
     "zero_hadamard": ("ZeroHadamard", "get", "FromNumpy"),
     "torch_orthogonal": ("orthogonal", "get", "FromNumpy"),
     "edge_of_chaos": ("critical_sigma_w2", "chi1"),
-    "twin_units": ("zero_hadamard",),
 }
 
 
