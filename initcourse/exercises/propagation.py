@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -216,9 +216,9 @@ def _check_forward_std(fn: Callable[..., Any]) -> CheckResult:
 
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Mean-field edge of chaos (chapter 4)
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _softsign(x: np.ndarray) -> np.ndarray:
     return x / (1.0 + np.abs(x))
 
@@ -241,11 +241,13 @@ def _expit_d1(x: np.ndarray) -> np.ndarray:
 
 
 _Z = np.linspace(-10.0, 10.0, 8001)
-_P = np.exp(-0.5 * _Z**2) / np.exp(-0.5 * _Z**2).sum()  # E[f(z)] = sum(_P * f(_Z)), z ~ N(0, 1)
+_P = (
+    np.exp(-0.5 * _Z**2) / np.exp(-0.5 * _Z**2).sum()
+)  # E[f(z)] = sum(_P * f(_Z)), z ~ N(0, 1)
 
 
 def _q_star(phi: Callable, sw2: float, sb2: float) -> float:
-    """Fixed point of q -> sw2 E[phi(sqrt(q) z)^2] + sb2 (bisection on V(q) - q, q* > 0 here)."""
+    """Fixed point of q -> sw2 E[phi(sqrt(q) z)^2] + sb2 (bisection on V(q) - q)."""
 
     def excess(q: float) -> float:
         return sw2 * float(np.dot(_P, phi(math.sqrt(q) * _Z) ** 2)) + sb2 - q
@@ -259,10 +261,10 @@ def _q_star(phi: Callable, sw2: float, sb2: float) -> float:
     return 0.5 * (lo + hi)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _edge(case: int, variant: str = "") -> float:
-    """sigma_w^2 with chi_1 = sw2 E[phi'(sqrt(q*) z)^2] = 1 for ``_EDGE_CASES[case]``, by bisection in
-    its bracket; NaN if chi_1 - 1 does not change sign there.
+    """sigma_w^2 with chi_1 = sw2 E[phi'(sqrt(q*) z)^2] = 1 for ``_EDGE_CASES[case]``,
+    by bisection in its bracket; NaN if chi_1 - 1 does not change sign there.
 
     ``variant`` reproduces a common mistake (for the checker's diagnosis).
     """
@@ -300,35 +302,41 @@ _EDGE_CASES = (
 )
 
 
-def check_edge_of_chaos(fn: Callable[[Callable, Callable, float, tuple[float, float]], float]) -> CheckResult:
-    """Check ``fn(phi, dphi, sigma_b2, bracket) -> sigma_w2``: the edge of chaos of an activation.
+def check_edge_of_chaos(
+    fn: Callable[[Callable, Callable, float, tuple[float, float]], float],
+) -> CheckResult:
+    """Check ``fn(phi, dphi, sigma_b2, bracket) -> sigma_w2``: the edge of chaos.
 
-    Mean-field theory of a wide network with :math:`\\mathrm{Var}[w] = \\sigma_w^2/n` and biases of
-    variance :math:`\\sigma_b^2` :cite:`poole2016exponential,schoenholz2017deep`: the pre-activation
-    variance settles at the fixed point :math:`q^*` of
-    :math:`q \\mapsto \\sigma_w^2\\,\\mathbb E_z[\\phi(\\sqrt q\\, z)^2] + \\sigma_b^2` (:math:`z \\sim N(0, 1)`),
-    and gradients keep their size when
+    Mean-field theory of a wide network with :math:`\\mathrm{Var}[w] = \\sigma_w^2/n`
+    and biases of variance :math:`\\sigma_b^2`
+    :cite:`poole2016exponential,schoenholz2017deep`: the pre-activation variance
+    settles at the fixed point :math:`q^*` of
+    :math:`q \\mapsto \\sigma_w^2\\,\\mathbb E_z[\\phi(\\sqrt q\\, z)^2] + \\sigma_b^2`
+    (:math:`z \\sim N(0, 1)`), and gradients keep their size when
 
-    .. math:: \\chi_1 = \\sigma_w^2\\, \\mathbb E_z\\big[\\phi'(\\sqrt{q^*} z)^2\\big] = 1.
+    .. math:: \\chi_1 = \\sigma_w^2\\, \\mathbb E_z[\\phi'(\\sqrt{q^*} z)^2] = 1.
 
-    ``phi`` and ``dphi`` are numpy functions (the activation and its derivative); return the
-    :math:`\\sigma_w^2` in ``bracket = (lo, hi)`` at which :math:`\\chi_1 = 1`, within 0.2 %.
-    The cases have :math:`q^* > 0` (a bias, or :math:`\\phi(0) \\ne 0`): tanh and softsign with a
-    bias, and the logistic sigmoid without one.
+    ``phi`` and ``dphi`` are numpy functions (the activation and its derivative); return
+    the :math:`\\sigma_w^2` in ``bracket = (lo, hi)`` at which :math:`\\chi_1 = 1`,
+    within 0.2 %. The cases have :math:`q^* > 0` (a bias, or :math:`\\phi(0) \\ne 0`):
+    tanh and softsign with a bias, and the logistic sigmoid without one.
     """
     names = ("called", "returns a number") + tuple(c[0] for c in _EDGE_CASES)
     s = _Session("edge_of_chaos", fn, names)
     for i, (label, phi, dphi, sb2, bracket) in enumerate(_EDGE_CASES):
-        call = f"edge_of_chaos(phi, dphi, sigma_b2={sb2}, bracket={bracket}) for {label.split(',')[0]}"
+        name = label.split(",")[0]
+        call = f"edge_of_chaos(phi, dphi, sigma_b2={sb2}, bracket={bracket}) for {name}"
         try:
             out = s.call(phi, dphi, sb2, bracket)
         except ExerciseError as err:
             if "different signs" not in str(err):
                 raise
             s.fail(
-                f"{err} (in {label}). With the correct chi_1 = sigma_w2 E[phi'(sqrt(q*) z)^2], chi_1 - 1 is "
-                f"negative at the left end of the bracket and positive at the right end: check your chi_1 "
-                f"(the square of phi', averaged; q* the fixed point of the variance map with sigma_b2)"
+                f"{err} (in {label}). With the correct chi_1 = sigma_w2 "
+                f"E[phi'(sqrt(q*) z)^2], chi_1 - 1 is negative at the left end of the "
+                f"bracket and positive at the right end: check your chi_1 (the square "
+                f"of phi', averaged; q* the fixed point of the variance map with "
+                f"sigma_b2)"
             )
         if i == 0:
             s.step("returns a number")
@@ -337,7 +345,7 @@ def check_edge_of_chaos(fn: Callable[[Callable, Callable, float, tuple[float, fl
         except (TypeError, ValueError):
             s.fail(f"{call} returned {out!r}; return sigma_w2 as a float")
         if not math.isfinite(got):
-            s.fail(f"{call} returned {got}; return a finite sigma_w2 inside the bracket")
+            s.fail(f"{call} returned {got}; return a finite sigma_w2 in the bracket")
         if i == 0:
             s.step(label)
         want = _edge(i)
@@ -345,27 +353,53 @@ def check_edge_of_chaos(fn: Callable[[Callable, Callable, float, tuple[float, fl
             if i + 1 < len(_EDGE_CASES):
                 s.step(_EDGE_CASES[i + 1][0])
             continue
-        msg = f"{call} returned {_g(got)}; the edge of chaos (chi_1 = 1) is at sigma_w2 = {_g(want)}"
+        msg = (
+            f"{call} returned {_g(got)}; the edge of chaos (chi_1 = 1) is at "
+            f"sigma_w2 = {_g(want)}"
+        )
         diagnoses = [
-            (math.sqrt(want), ": you returned sigma_w = sqrt(sigma_w2); return the variance sigma_w2"),
-            (want**2, ": you returned sigma_w2 squared; sigma_w2 is already the variance"),
-            (_edge(i, "q = 1"),
-             ": chi_1 must be evaluated at the fixed point q* of the variance map, not at q = 1"),
-            (_edge(i, "no bias"),
-             ": the variance map adds sigma_b2: q = sigma_w2 E[phi(sqrt(q) z)^2] + sigma_b2"),
-            (_edge(i, "mean squared"),
-             ": chi_1 averages the square of phi', E[phi'(...)^2], not the square of the average"),
+            (
+                math.sqrt(want),
+                ": you returned sigma_w = sqrt(sigma_w2); return the variance sigma_w2",
+            ),
+            (
+                want**2,
+                ": you returned sigma_w2 squared; sigma_w2 is already the variance",
+            ),
+            (
+                _edge(i, "q = 1"),
+                ": chi_1 must be evaluated at the fixed point q* of the variance map, "
+                "not at q = 1",
+            ),
+            (
+                _edge(i, "no bias"),
+                ": the variance map adds sigma_b2: "
+                "q = sigma_w2 E[phi(sqrt(q) z)^2] + sigma_b2",
+            ),
+            (
+                _edge(i, "mean squared"),
+                ": chi_1 averages the square of phi', E[phi'(...)^2], not the square "
+                "of the average",
+            ),
         ]
         for alt, why in diagnoses:
-            if math.isfinite(alt) and not math.isclose(alt, want, rel_tol=0.05) and math.isclose(got, alt, rel_tol=0.03):
+            if (
+                math.isfinite(alt)
+                and not math.isclose(alt, want, rel_tol=0.05)
+                and math.isclose(got, alt, rel_tol=0.03)
+            ):
                 msg += why
                 break
         else:
             if abs(got / want - 1) < 0.2:
                 msg += (
-                    ": close, but not within 0.2 %. Is your expectation E[f(z)] accurate? phi' has a kink "
-                    "(softsign) or, at a large q* (about 46 for the sigmoid), a narrow bump in z that a coarse "
-                    "quadrature such as 100 Gauss-Hermite nodes misses: use a fine grid of z values"
+                    ": close, but not within 0.2 %. Is your expectation E[f(z)] "
+                    "accurate? phi' has a kink (softsign) or, at a large q* (about 46 "
+                    "for the sigmoid), a narrow bump in z that a coarse quadrature "
+                    "such as 100 Gauss-Hermite nodes misses: use a fine grid of z "
+                    "values"
                 )
         s.fail(msg)
-    return s.success("edge of chaos found for tanh, softsign (with bias) and the sigmoid (without)")
+    return s.success(
+        "edge of chaos found for tanh, softsign (with bias) and the sigmoid (without)"
+    )
