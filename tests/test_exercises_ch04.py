@@ -72,7 +72,7 @@ def test_an_adaptive_quadrature_solution_passes():
 
 
 def test_reference_values_agree_with_the_meanfield_module():
-    """The checker's quadrature and initcourse.meanfield are independent implementations."""
+    """The checker and initcourse.meanfield are two independent implementations."""
     by_label = {label: i for i, (label, *_rest) in enumerate(_EDGE_CASES)}
     assert math.isclose(
         _edge(by_label["tanh, sigma_b2 = 0.05"]),
