@@ -1,15 +1,16 @@
-"""Walking a built Keras 3 model: its layers, the role of each weight, its inputs, its calls.
+"""Walking a built Keras 3 model: its layers, the role of each weight, its inputs, its
+calls.
 
 Shared by :mod:`initcourse.diagnostics`, :mod:`initcourse.lsuv`,
 :func:`initcourse.keras_initializers.reinitialize` and :mod:`initcourse.monitor`.
 
 * :func:`check_model`: a clear ``TypeError``/``ValueError`` for anything that is not a
   usable ``keras.Model`` (a string, an array, an empty ``Sequential``).
-* :func:`walk` and :func:`units`: every layer, nested ones included (nested models, layers
-  inside custom layers, ``MultiHeadAttention``'s projections, ``Bidirectional``'s two RNNs),
-  in model order. A *unit* is the layer a report talks about: a layer that owns weights, an
-  RNN layer (with its cell's weights) or a ``TimeDistributed`` layer (with its inner layer's
-  weights), plus activation, preprocessing and ``Add`` layers.
+* :func:`walk` and :func:`units`: every layer, nested ones included (nested models,
+  layers inside custom layers, ``MultiHeadAttention``'s projections, ``Bidirectional``'s
+  two RNNs), in model order. A *unit* is the layer a report talks about: a layer that
+  owns weights, an RNN layer (with its cell's weights) or a ``TimeDistributed`` layer
+  (with its inner layer's weights), plus activation, preprocessing and ``Add`` layers.
 * :func:`weight_inventory`: every variable with its *role* (``kernel``,
   ``recurrent_kernel``, ``embeddings``, ``bias``, ``normalization``, ``layer_scale``,
   ``other`` or ``unknown``), the layer that owns it and the initializer attribute Keras
@@ -40,7 +41,8 @@ ROLE_BY_NAME = {
     "embeddings": "embeddings",
     "bias": "bias",
 }
-"""Variable names Keras layers use, and the role of the weight (custom layers that follow
+"""Variable names Keras layers use, and the role of the weight (custom layers that
+follow
 Keras's naming are recognized too)."""
 
 INIT_ATTRIBUTE = {
@@ -84,8 +86,9 @@ def describe(obj: Any) -> str:
 def check_model(model: Any, name: str = "model") -> None:
     """Raise unless ``model`` is a ``keras.Model`` with at least one layer.
 
-    The message says what was expected and what was received: a file path (load it, or use
-    ``python -m initcourse.check``), an array (the arguments are ``(model, x)``), a single
+    The message says what was expected and what was received: a file path (load it, or
+    use ``python -m initcourse.check``), an array (the arguments are ``(model, x)``), a
+    single
     layer (wrap it in a model), an empty ``Sequential``.
     """
     import keras
@@ -93,14 +96,15 @@ def check_model(model: Any, name: str = "model") -> None:
     if isinstance(model, keras.Model):
         if not model.layers and not model.weights:
             raise ValueError(
-                f"{name}: {model.name!r} ({type(model).__name__}) has no layers; add layers "
-                "(e.g. keras.Sequential([keras.Input(shape), keras.layers.Dense(...)])) first"
+                f"{name}: {model.name!r} ({type(model).__name__}) has no layers; add"
+                " layers (e.g. keras.Sequential([keras.Input(shape),"
+                " keras.layers.Dense(...)])) first"
             )
         return
     if isinstance(model, str):
         hint = (
-            "; to check a saved model, load it first (keras.models.load_model(path)) or run "
-            "`python -m initcourse.check path --input-shape ...`"
+            "; to check a saved model, load it first (keras.models.load_model(path)) or"
+            " run `python -m initcourse.check path --input-shape ...`"
         )
     elif isinstance(model, keras.layers.Layer):
         hint = (
@@ -129,7 +133,8 @@ def children(layer: Any) -> list[Any]:
 
 
 def walk(model: Any) -> list[Any]:
-    """Every layer inside ``model`` (not ``model`` itself), depth-first in model order, once."""
+    """Every layer inside ``model`` (not ``model`` itself), depth-first in model order,
+    once."""
     out: list[Any] = []
     seen: set[int] = set()
 
@@ -146,7 +151,8 @@ def walk(model: Any) -> list[Any]:
 
 
 def graph_operations(model: Any) -> list[Any]:
-    """Operations of functional graphs inside ``model`` that are not layers (``a + b`` on
+    """Operations of functional graphs inside ``model`` that are not layers (``a + b``
+    on
     Keras tensors becomes a ``keras.ops`` ``Add`` operation), nested models included."""
     import keras
 
@@ -159,7 +165,8 @@ def graph_operations(model: Any) -> list[Any]:
 
 
 def display_names(unit_list: Sequence[Any], model: Any) -> dict[int, str]:
-    """A name per unit: its own name, or ``parent/name`` where names repeat (the ``query``
+    """A name per unit: its own name, or ``parent/name`` where names repeat (the
+    ``query``
     projection of two ``MultiHeadAttention`` layers)."""
     parent: dict[int, Any] = {}
     for container in [model, *walk(model)]:
@@ -203,7 +210,9 @@ def is_time_distributed(layer: Any) -> bool:
 
 def is_front_end(layer: Any) -> bool:
     """A preprocessing layer (``Rescaling``, ``Normalization``, ``Resizing``, ...)."""
-    return ".preprocessing." in type(layer).__module__ and type(layer).__module__.startswith("keras")
+    return ".preprocessing." in type(layer).__module__ and type(
+        layer
+    ).__module__.startswith("keras")
 
 
 def is_builtin(layer: Any) -> bool:
@@ -212,12 +221,14 @@ def is_builtin(layer: Any) -> bool:
 
 
 def is_layer_scale(layer: Any) -> bool:
-    """LayerScale (Touvron et al. 2021): a per-channel scale, small on purpose at initialization."""
+    """LayerScale (Touvron et al. 2021): a per-channel scale, small on purpose at
+    initialization."""
     return "layerscale" in type(layer).__name__.lower()
 
 
 def class_chain(layer: Any) -> set[str]:
-    """Names of the layer's class and its base classes (to recognise subclasses of Keras layers)."""
+    """Names of the layer's class and its base classes (to recognise subclasses of
+    Keras layers)."""
     return {cls.__name__ for cls in type(layer).__mro__}
 
 
@@ -226,7 +237,8 @@ def is_normalization(layer: Any) -> bool:
 
 
 def unit_of_children(layer: Any) -> bool:
-    """True for layers whose sublayers are reported through them (RNN cells, TimeDistributed)."""
+    """True for layers whose sublayers are reported through them (RNN cells,
+    TimeDistributed)."""
     return is_rnn(layer) or is_time_distributed(layer)
 
 
@@ -262,7 +274,8 @@ def units(model: Any) -> list[Any]:
 
 
 def unit_layers(unit: Any) -> list[Any]:
-    """``unit`` and the layers whose weights it reports (an RNN's cell, TimeDistributed's layer)."""
+    """``unit`` and the layers whose weights it reports (an RNN's cell,
+    TimeDistributed's layer)."""
     if unit_of_children(unit):
         return [unit, *walk(unit)]
     return [unit]
@@ -283,11 +296,12 @@ class WeightInfo:
         The layer a report names (for an LSTM cell's weights: the LSTM layer).
     variable : keras.Variable
     role : str
-        ``kernel`` (multiplies the layer's input: Dense, Conv, EinsumDense, depthwise and
-        pointwise kernels, the input kernel of a recurrent cell), ``recurrent_kernel``,
-        ``embeddings``, ``bias``, ``normalization`` (gamma, beta, moving statistics),
-        ``layer_scale``, ``other`` (any other weight of a Keras layer, e.g. PReLU's alpha)
-        or ``unknown`` (a weight of a custom layer with a name Keras does not use).
+        ``kernel`` (multiplies the layer's input: Dense, Conv, EinsumDense, depthwise
+        and pointwise kernels, the input kernel of a recurrent cell),
+        ``recurrent_kernel``, ``embeddings``, ``bias``, ``normalization`` (gamma, beta,
+        moving statistics), ``layer_scale``, ``other`` (any other weight of a Keras
+        layer, e.g. PReLU's alpha) or ``unknown`` (a weight of a custom layer with a
+        name Keras does not use).
     init_attribute : str or None
         The layer attribute holding the initializer Keras draws this weight with.
     """
@@ -311,10 +325,11 @@ class WeightInfo:
         return str(self.variable.name)
 
     def where(self) -> str:
-        """``layer 'name' (Class), weight 'path' of shape (a, b)``: how errors name a weight."""
+        """``layer 'name' (Class), weight 'path' of shape (a, b)``: how errors name a
+        weight."""
         return (
-            f"layer {self.unit.name!r} ({type(self.unit).__name__}), weight {self.path!r} "
-            f"of shape {self.shape}"
+            f"layer {self.unit.name!r} ({type(self.unit).__name__}), weight"
+            f" {self.path!r} of shape {self.shape}"
         )
 
 
@@ -326,16 +341,25 @@ def _is_float(variable: Any) -> bool:
 
 def _role(layer: Any, variable: Any) -> tuple[str, Optional[str]]:
     name = str(variable.name).split("/")[-1].split(":")[0]
-    if is_normalization(layer) and name in ("gamma", "beta", "moving_mean", "moving_variance"):
+    if is_normalization(layer) and name in (
+        "gamma",
+        "beta",
+        "moving_mean",
+        "moving_variance",
+    ):
         return "normalization", None
     if is_layer_scale(layer):
         return "layer_scale", None
     if name in ROLE_BY_NAME:
         attribute = INIT_ATTRIBUTE[name]
-        if name == "kernel" and hasattr(layer, "depthwise_initializer") and not hasattr(
-            layer, "pointwise_initializer"
+        if (
+            name == "kernel"
+            and hasattr(layer, "depthwise_initializer")
+            and not hasattr(layer, "pointwise_initializer")
         ):
-            attribute = "depthwise_initializer"  # DepthwiseConv names its kernel 'kernel'
+            attribute = (  # DepthwiseConv names its kernel 'kernel'
+                "depthwise_initializer"
+            )
         return ROLE_BY_NAME[name], attribute
     if not _is_float(variable) or not variable.trainable or is_builtin(layer):
         return "other", None
@@ -343,14 +367,17 @@ def _role(layer: Any, variable: Any) -> tuple[str, Optional[str]]:
 
 
 def units_within(layer: Any) -> list[Any]:
-    """The units a caller means by ``layer``: itself if it is one, plus the units inside it."""
+    """The units a caller means by ``layer``: itself if it is one, plus the units
+    inside it."""
     found = [layer] if is_unit(layer) else []
     if not unit_of_children(layer):
         found += units(layer)
     return found
 
 
-def weight_inventory(model: Any, chosen: Optional[Sequence[Any]] = None) -> list[WeightInfo]:
+def weight_inventory(
+    model: Any, chosen: Optional[Sequence[Any]] = None
+) -> list[WeightInfo]:
     """Every variable of ``model``'s units (or of the ``chosen`` units), with its role.
 
     Model order; each variable once (a shared layer's weights appear once).
@@ -373,7 +400,8 @@ def weight_inventory(model: Any, chosen: Optional[Sequence[Any]] = None) -> list
 
 @dataclass
 class Inputs:
-    """The batch, checked: ``value`` goes to ``model(...)``; ``arrays`` are its leaves."""
+    """The batch, checked: ``value`` goes to ``model(...)``; ``arrays`` are its
+    leaves."""
 
     value: Any
     arrays: list[np.ndarray]
@@ -396,10 +424,15 @@ def _as_array(value: Any, what: str, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{name}: {what} is not an array of numbers ({err}); got {describe(value)}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(
-            f"{name}: {what} must be an array of numbers, got {describe(value)} with dtype {arr.dtype}"
+            f"{name}: {what} is not an array of numbers ({err}); got {describe(value)}"
+        ) from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
+    ):
+        raise TypeError(
+            f"{name}: {what} must be an array of numbers, got {describe(value)} with"
+            f" dtype {arr.dtype}"
         )
     return arr
 
@@ -412,24 +445,30 @@ def _check_finite(arr: np.ndarray, what: str, name: str) -> None:
         n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name}: {what} contains {n_nan} NaN and {n_inf} inf value(s) out of {arr.size} "
-            f"(first at index {first}). This is a problem of the input batch, not of the model's "
-            "initialization: clean or impute the data before checking the model"
+            f"{name}: {what} contains {n_nan} NaN and {n_inf} inf value(s) out of"
+            f" {arr.size} (first at index {first}). This is a problem of the input"
+            " batch, not of the model's initialization: clean or impute the data"
+            " before checking the model"
         )
 
 
 def prepare_inputs(model: Any, x: Any, name: str = "x") -> Inputs:
-    """Check ``x`` against the model's inputs and return it ready to feed (see module docstring).
+    """Check ``x`` against the model's inputs and return it ready to feed (see module
+    docstring).
 
-    ``x`` may be an array, a list/tuple with one array per model input, or a dict keyed by the
-    model's input names. Raises ``TypeError``/``ValueError`` naming ``x`` (and the input) for a
-    wrong number of inputs, unknown or missing names, shapes the model does not take, a batch
+    ``x`` may be an array, a list/tuple with one array per model input, or a dict keyed
+    by the model's input names. Raises ``TypeError``/``ValueError`` naming ``x`` (and
+    the input) for a wrong number of inputs, unknown or missing names, shapes the model
+    does not take, a batch
     of fewer than 2 examples, different batch sizes, or NaN/inf values.
     """
     import keras
 
     if x is None or isinstance(x, (str, bytes)):
-        raise TypeError(f"{name}: expected an array, a list/tuple of arrays or a dict of arrays, got {describe(x)}")
+        raise TypeError(
+            f"{name}: expected an array, a list/tuple of arrays or a dict of arrays,"
+            f" got {describe(x)}"
+        )
     specs = _input_specs(model)
     spec_names = [str(s.name) for s in specs] if specs else []
     struct = getattr(model, "_inputs_struct", None)
@@ -443,7 +482,8 @@ def prepare_inputs(model: Any, x: Any, name: str = "x") -> Inputs:
             missing = [k for k in wanted if k not in keys]
             if unknown or missing:
                 raise ValueError(
-                    f"{name}: dict keys {keys} do not match the model's input names {wanted}"
+                    f"{name}: dict keys {keys} do not match the model's input names"
+                    f" {wanted}"
                     + (f" (unknown: {unknown})" if unknown else "")
                     + (f" (missing: {missing})" if missing else "")
                 )
@@ -459,8 +499,8 @@ def prepare_inputs(model: Any, x: Any, name: str = "x") -> Inputs:
     ):
         if specs is not None and len(x) != len(specs):
             raise ValueError(
-                f"{name}: the model has {len(specs)} inputs {spec_names}, got a {type(x).__name__} "
-                f"of {len(x)} array(s)"
+                f"{name}: the model has {len(specs)} inputs {spec_names}, got a"
+                f" {type(x).__name__} of {len(x)} array(s)"
             )
         arrays = [_as_array(a, f"input {i}", name) for i, a in enumerate(x)]
         names = spec_names or [str(i) for i in range(len(arrays))]
@@ -471,18 +511,23 @@ def prepare_inputs(model: Any, x: Any, name: str = "x") -> Inputs:
         names = spec_names[:1] or ["0"]
         if specs is not None and len(specs) > 1:
             raise ValueError(
-                f"{name}: the model has {len(specs)} inputs {spec_names}; give a list with one "
-                f"array per input or a dict keyed by these names, got {describe(arrays[0])}"
+                f"{name}: the model has {len(specs)} inputs {spec_names}; give a list"
+                " with one array per input or a dict keyed by these names, got"
+                f" {describe(arrays[0])}"
             )
     for arr, label in zip(arrays, names):
         what = "the batch" if len(arrays) == 1 else f"input {label!r}"
         if arr.ndim == 0 or arr.shape[0] < 2:
-            raise ValueError(f"{name}: {what} needs a batch of at least 2 examples, got shape {arr.shape}")
+            raise ValueError(
+                f"{name}: {what} needs a batch of at least 2 examples, got shape"
+                f" {arr.shape}"
+            )
         _check_finite(arr, what, name)
     batches = {arr.shape[0] for arr in arrays}
     if len(batches) > 1:
         raise ValueError(
-            f"{name}: the inputs have different batch sizes {[a.shape[0] for a in arrays]} ({names})"
+            f"{name}: the inputs have different batch sizes"
+            f" {[a.shape[0] for a in arrays]} ({names})"
         )
     if specs is not None:
         for i, (arr, spec) in enumerate(zip(arrays, specs)):
@@ -493,15 +538,20 @@ def prepare_inputs(model: Any, x: Any, name: str = "x") -> Inputs:
             if not ok:
                 what = "the batch" if len(arrays) == 1 else f"input {names[i]!r}"
                 raise ValueError(
-                    f"{name}: {what} has shape {arr.shape}, but the model expects "
-                    f"{(None, *expected[1:])} (None = any size; the first axis is the batch)"
+                    f"{name}: {what} has shape {arr.shape}, but the model expects"
+                    f" {(None, *expected[1:])} (None = any size; the first axis is the"
+                    " batch)"
                 )
             dtype = keras.backend.standardize_dtype(spec.dtype)
             if arr.dtype != np.dtype(dtype) and dtype not in ("string",):
                 arrays[i] = arr.astype(dtype)
     else:
         arrays = [
-            a.astype(keras.backend.floatx()) if np.issubdtype(a.dtype, np.floating) and a.dtype != np.float64 else a
+            (
+                a.astype(keras.backend.floatx())
+                if np.issubdtype(a.dtype, np.floating) and a.dtype != np.float64
+                else a
+            )
             for a in arrays
         ]
     if isinstance(x, dict):
@@ -522,17 +572,20 @@ def to_tensors(value: Any) -> Any:
 
 
 def build_on(model: Any, inputs: Inputs, name: str = "x") -> None:
-    """Build a model that has no weights yet (a Sequential without ``keras.Input``) by calling it."""
-    if getattr(model, "built", False) and all(getattr(layer, "built", True) for layer in walk(model)):
+    """Build a model that has no weights yet (a Sequential without ``keras.Input``)
+    by calling it."""
+    if getattr(model, "built", False) and all(
+        getattr(layer, "built", True) for layer in walk(model)
+    ):
         return
     try:
         model(to_tensors(inputs.value), training=False)
     except Exception as err:
         shapes = [a.shape for a in inputs.arrays]
         raise ValueError(
-            f"{name}: the model {model.name!r} is not built, and calling it on x of shape "
-            f"{shapes[0] if len(shapes) == 1 else shapes} to build it failed "
-            f"({type(err).__name__}: {err}); give x the shape the model expects"
+            f"{name}: the model {model.name!r} is not built, and calling it on x of"
+            f" shape {shapes[0] if len(shapes) == 1 else shapes} to build it failed"
+            f" ({type(err).__name__}: {err}); give x the shape the model expects"
         ) from err
 
 
@@ -557,8 +610,8 @@ def restore(saved: Sequence[tuple[Any, np.ndarray]]) -> None:
 class CallRecord:
     """One call of one layer during a recorded forward pass.
 
-    ``inputs``: every tensor in the call's arguments; ``primary``: the first tensor of the
-    first argument (the layer's input); ``output``: the first tensor of the result.
+    ``inputs``: every tensor in the call's arguments; ``primary``: the first tensor of
+    the first argument (the layer's input); ``output``: the first tensor of the result.
     """
 
     layer: Any
@@ -579,19 +632,29 @@ def _tensors(structure: Any) -> list[Any]:
         leaves = keras.tree.flatten(structure)
     except Exception:  # structures keras.tree cannot flatten
         leaves = [structure]
-    return [t for t in leaves if isinstance(t, (tf.Tensor, tf.Variable)) or hasattr(t, "dtype") and hasattr(t, "shape")]
+    return [
+        t
+        for t in leaves
+        if isinstance(t, (tf.Tensor, tf.Variable))
+        or hasattr(t, "dtype")
+        and hasattr(t, "shape")
+    ]
 
 
 class Recorder:
     """Context manager: wraps ``call`` of ``layers`` and records every eager call.
 
-    ``around(layer, original, args, kwargs, index) -> outputs`` may replace the plain call
-    ``original(*args, **kwargs)`` (LSUV rescales the layer there). Calls made while TensorFlow
-    is not executing eagerly (inside a ``tf.function`` or a graph loop) are passed through
-    and counted in ``hidden``. The original ``call`` methods are restored on exit.
+    ``around(layer, original, args, kwargs, index) -> outputs`` may replace the plain
+    call ``original(*args, **kwargs)`` (LSUV rescales the layer there). Calls made while
+    TensorFlow
+    is not executing eagerly (inside a ``tf.function`` or a graph loop) are passed
+    through and counted in ``hidden``. The original ``call`` methods are restored on
+    exit.
     """
 
-    def __init__(self, layers: Sequence[Any], around: Optional[Callable[..., Any]] = None) -> None:
+    def __init__(
+        self, layers: Sequence[Any], around: Optional[Callable[..., Any]] = None
+    ) -> None:
         self.layers = list(layers)
         self.around = around
         self.records: list[CallRecord] = []
@@ -605,7 +668,12 @@ class Recorder:
             original = layer.call
 
             @functools.wraps(original)
-            def recording(*args: Any, _layer: Any = layer, _original: Any = original, **kwargs: Any) -> Any:
+            def recording(
+                *args: Any,
+                _layer: Any = layer,
+                _original: Any = original,
+                **kwargs: Any,
+            ) -> Any:
                 if not tf.executing_eagerly():
                     self.hidden[id(_layer)] = self.hidden.get(id(_layer), 0) + 1
                     return _original(*args, **kwargs)
@@ -616,7 +684,9 @@ class Recorder:
                     result = self.around(_layer, _original, args, kwargs, index)
                 else:
                     result = _original(*args, **kwargs)
-                first = _tensors(args[0]) if args else _tensors(list(kwargs.values())[:1])
+                first = (
+                    _tensors(args[0]) if args else _tensors(list(kwargs.values())[:1])
+                )
                 outs = _tensors(result)
                 self.records.append(
                     CallRecord(

@@ -6,20 +6,21 @@
     python -m initcourse.check model.keras --inputs batch.npz --save-plot check.png
     python -m initcourse.check model.keras --input-shape 224,224,3 --fail-on-finding
 
-It loads the model (``keras.models.load_model``; the course's initializers are registered
-first, so models that use them load), runs :func:`initcourse.diagnostics.layer_stats` on one
-batch and prints :meth:`~initcourse.diagnostics.LayerStats.summary` (findings and notes).
+It loads the model (``keras.models.load_model``; the course's initializers are
+registered first, so models that use them load), runs
+:func:`initcourse.diagnostics.layer_stats` on one batch and prints
+:meth:`~initcourse.diagnostics.LayerStats.summary` (findings and notes).
 
-The batch is either read from an ``.npz`` file (``--inputs``: arrays named after the model's
-inputs, or ``x``/``x0``, ``x1``, ... in input order, optionally ``y`` for the targets), or
-drawn: standard normal values of the given shape (``--input-shape``, without the batch axis;
-repeat the option for a model with several inputs; omitted, the model's own input shapes are
-used when they are fully known), and, for integer inputs (token ids), ids uniform below the
-smallest ``Embedding`` vocabulary (or ``--vocab``).
+The batch is either read from an ``.npz`` file (``--inputs``: arrays named after the
+model's inputs, or ``x``/``x0``, ``x1``, ... in input order, optionally ``y`` for the
+targets), or drawn: standard normal values of the given shape (``--input-shape``,
+without the batch axis; repeat the option for a model with several inputs; omitted, the
+model's own input shapes are used when they are fully known), and, for integer inputs
+(token ids), ids uniform below the smallest ``Embedding`` vocabulary (or ``--vocab``).
 
-Exit status: 0 after printing the report, even with findings, unless ``--fail-on-finding``
-is given (then 1 when there is a finding, for CI); 2 for a usage error (a file that does not
-exist or does not load, shapes that do not fit).
+Exit status: 0 after printing the report, even with findings, unless
+``--fail-on-finding`` is given (then 1 when there is a finding, for CI); 2 for a usage
+error (a file that does not exist or does not load, shapes that do not fit).
 """
 
 from __future__ import annotations
@@ -38,14 +39,18 @@ __all__ = ["main", "parse_shape", "synthetic_batch"]
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"224,224,3"`` -> ``(224, 224, 3)``; a clear error for anything else."""
     try:
-        dims = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+        dims = tuple(
+            int(part) for part in text.replace("x", ",").split(",") if part.strip()
+        )
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--input-shape: expected comma-separated positive ints such as 224,224,3, got {text!r}"
+            "--input-shape: expected comma-separated positive ints such as 224,224,3,"
+            f" got {text!r}"
         ) from None
     if not dims or any(d < 1 for d in dims):
         raise argparse.ArgumentTypeError(
-            f"--input-shape: expected comma-separated positive ints such as 224,224,3, got {text!r}"
+            "--input-shape: expected comma-separated positive ints such as 224,224,3,"
+            f" got {text!r}"
         )
     return dims
 
@@ -55,17 +60,25 @@ def _vocabulary(model: Any) -> Optional[int]:
 
     from initcourse import _modelwalk as mw
 
-    sizes = [int(layer.input_dim) for layer in mw.walk(model) if isinstance(layer, keras.layers.Embedding)]
+    sizes = [
+        int(layer.input_dim)
+        for layer in mw.walk(model)
+        if isinstance(layer, keras.layers.Embedding)
+    ]
     return min(sizes) if sizes else None
 
 
 def synthetic_batch(
-    model: Any, shapes: Sequence[tuple[int, ...]], batch: int, seed: int, vocab: Optional[int] = None
+    model: Any,
+    shapes: Sequence[tuple[int, ...]],
+    batch: int,
+    seed: int,
+    vocab: Optional[int] = None,
 ) -> Any:
     """A drawn batch for ``model``: N(0, 1) floats, or integer ids below the vocabulary.
 
-    ``shapes`` (without the batch axis), one per model input; empty: the model's own input
-    shapes, which must then be fully known.
+    ``shapes`` (without the batch axis), one per model input; empty: the model's own
+    input shapes, which must then be fully known.
     """
     import keras
 
@@ -74,20 +87,22 @@ def synthetic_batch(
     if not shapes:
         if not specs:
             raise ValueError(
-                "--input-shape: the model does not declare its input shape; give it, e.g. "
-                "--input-shape 224,224,3"
+                "--input-shape: the model does not declare its input shape; give it,"
+                " e.g. --input-shape 224,224,3"
             )
-        unknown = [tuple(s.shape) for s in specs if any(d is None for d in tuple(s.shape)[1:])]
+        unknown = [
+            tuple(s.shape) for s in specs if any(d is None for d in tuple(s.shape)[1:])
+        ]
         if unknown:
             raise ValueError(
-                f"--input-shape: the model's input shape(s) {unknown} have free dimensions "
-                "(None); give them, e.g. --input-shape 224,224,3"
+                f"--input-shape: the model's input shape(s) {unknown} have free"
+                " dimensions (None); give them, e.g. --input-shape 224,224,3"
             )
         shapes = [tuple(int(d) for d in tuple(s.shape)[1:]) for s in specs]
     if specs and len(shapes) != len(specs):
         raise ValueError(
-            f"--input-shape: the model has {len(specs)} inputs, got {len(shapes)} shape(s); "
-            "repeat --input-shape once per input, in order"
+            f"--input-shape: the model has {len(specs)} inputs, got {len(shapes)}"
+            " shape(s); repeat --input-shape once per input, in order"
         )
     arrays = []
     for i, shape in enumerate(shapes):
@@ -96,8 +111,8 @@ def synthetic_batch(
             high = vocab or _vocabulary(model)
             if high is None:
                 raise ValueError(
-                    f"--vocab: input {i} takes integers and the model has no Embedding to read "
-                    "the vocabulary size from; give --vocab N"
+                    f"--vocab: input {i} takes integers and the model has no Embedding"
+                    " to read the vocabulary size from; give --vocab N"
                 )
             arrays.append(rng.integers(0, high, size=(batch, *shape)).astype(dtype))
         else:
@@ -110,13 +125,15 @@ def _read_npz(path: str, model: Any) -> tuple[Any, Any]:
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     y = arrays.pop("y", None)
-    names = [str(s.name) for s in (getattr(model, "inputs", None) or [])]
+    names = [str(s.name) for s in getattr(model, "inputs", None) or []]
     if names and all(n in arrays for n in names):
         x: Any = {n: arrays[n] for n in names}
         return (x if len(names) > 1 else x[names[0]]), y
     if "x" in arrays:
         return arrays["x"], y
-    ordered = [arrays[k] for k in sorted(arrays) if k.startswith("x") and k[1:].isdigit()]
+    ordered = [
+        arrays[k] for k in sorted(arrays) if k.startswith("x") and k[1:].isdigit()
+    ]
     if not ordered:
         ordered = [arrays[k] for k in sorted(arrays, key=lambda k: (len(k), k))]
     if not ordered:
@@ -127,10 +144,15 @@ def _read_npz(path: str, model: Any) -> tuple[Any, Any]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m initcourse.check",
-        description="Check the initialization of a saved Keras model on one batch "
-        "(initcourse.diagnostics.layer_stats).",
+        description=(
+            "Check the initialization of a saved Keras model on one batch "
+            "(initcourse.diagnostics.layer_stats)."
+        ),
     )
-    parser.add_argument("model", help="a saved model (.keras, or anything keras.models.load_model reads)")
+    parser.add_argument(
+        "model",
+        help="a saved model (.keras, or anything keras.models.load_model reads)",
+    )
     parser.add_argument(
         "--input-shape",
         type=parse_shape,
@@ -139,17 +161,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="D1,D2,...",
         help="shape of one input without the batch axis (repeat for several inputs)",
     )
-    parser.add_argument("--inputs", metavar="BATCH.npz", help="read the batch (and y) from an .npz file")
-    parser.add_argument("--batch", type=int, default=8, help="batch size of a drawn batch (default 8)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the drawn batch (default 0)")
-    parser.add_argument("--vocab", type=int, default=None, help="id range of drawn integer inputs")
     parser.add_argument(
-        "--inference", action="store_true", help="run in inference mode (training=False)"
+        "--inputs", metavar="BATCH.npz", help="read the batch (and y) from an .npz file"
     )
-    parser.add_argument("--table", action="store_true", help="also print the per-layer table")
-    parser.add_argument("--save-plot", metavar="FILE.png", help="save the diagnostics plot")
     parser.add_argument(
-        "--fail-on-finding", action="store_true", help="exit with status 1 if there is a finding"
+        "--batch", type=int, default=8, help="batch size of a drawn batch (default 8)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the drawn batch (default 0)"
+    )
+    parser.add_argument(
+        "--vocab", type=int, default=None, help="id range of drawn integer inputs"
+    )
+    parser.add_argument(
+        "--inference",
+        action="store_true",
+        help="run in inference mode (training=False)",
+    )
+    parser.add_argument(
+        "--table", action="store_true", help="also print the per-layer table"
+    )
+    parser.add_argument(
+        "--save-plot", metavar="FILE.png", help="save the diagnostics plot"
+    )
+    parser.add_argument(
+        "--fail-on-finding",
+        action="store_true",
+        help="exit with status 1 if there is a finding",
     )
     return parser
 
@@ -175,15 +213,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         try:
             model = keras.models.load_model(args.model)
-        except Exception:  # a compiled loss or metric that does not load: the model is enough
+        except (
+            Exception
+        ):  # a compiled loss or metric that does not load: the model is enough
             model = keras.models.load_model(args.model, compile=False)
     except Exception as err:
-        parser.error(f"model: {args.model!r} does not load with keras.models.load_model ({err})")
+        parser.error(
+            f"model: {args.model!r} does not load with keras.models.load_model ({err})"
+        )
     try:
         if args.inputs:
             x, y = _read_npz(args.inputs, model)
         else:
-            x, y = synthetic_batch(model, args.input_shape, args.batch, args.seed, args.vocab), None
+            x, y = (
+                synthetic_batch(
+                    model, args.input_shape, args.batch, args.seed, args.vocab
+                ),
+                None,
+            )
         stats = layer_stats(model, x, y, training=not args.inference)
     except (TypeError, ValueError) as err:
         print(f"initcourse.check: error: {err}", file=sys.stderr)

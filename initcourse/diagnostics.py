@@ -1,23 +1,27 @@
-"""Per-layer health check of a Keras model at initialization: activations, saturation, gradients.
+"""Per-layer health check of a Keras model at initialization: activations, saturation,
+gradients.
 
-:func:`layer_stats` runs one batch through any built Keras 3 model (Sequential, functional,
-subclassed, nested; one or several inputs and outputs) and reports, for every call of every
-layer that has weights, applies an activation, preprocesses the input or adds a residual:
+:func:`layer_stats` runs one batch through any built Keras 3 model (Sequential,
+functional, subclassed, nested; one or several inputs and outputs) and reports, for
+every call of every layer that has weights, applies an activation, preprocesses the
+input or adds a residual:
 
 * the mean and std of the layer's output (for ``Dense``/``Conv`` the output *after* its
   activation), which shows the forward signal vanishing or exploding with depth
   {cite}`glorot2010understanding,he2015delving`;
 * the fraction of *saturated* outputs for bounded activations and of *dead* outputs for
   ReLU-type activations (see :func:`layer_stats`);
-* the std of the layer's kernel, the norm of its gradient :math:`\\lVert\\nabla_W L\\rVert`
-  and the gradient-to-weight ratio :math:`\\lVert\\nabla_W L\\rVert / \\lVert W\\rVert`, the
-  relative size of one gradient step, which shows the backward signal vanishing or exploding.
+* the std of the layer's kernel, the norm of its gradient :math:`\\lVert\\nabla_W
+  L\\rVert` and the gradient-to-weight ratio :math:`\\lVert\\nabla_W L\\rVert / \\lVert
+  W\\rVert`, the relative size of one gradient step, which shows the backward signal
+  vanishing or exploding.
 
-One forward pass records every layer's input and output (each layer's ``call`` is wrapped
-for that pass); one ``tf.GradientTape`` gives every gradient. The result, :class:`LayerStats`,
-prints as a table, lists findings (:meth:`LayerStats.warnings`) and descriptions of
-deliberate patterns (:meth:`LayerStats.notes`), and plots. Keras/TensorFlow are imported on
-call.
+One forward pass records every layer's input and output (each layer's ``call`` is
+wrapped for that pass); one ``tf.GradientTape`` gives every gradient. The result,
+:class:`LayerStats`, prints as a table, lists findings (:meth:`LayerStats.warnings`) and
+descriptions of
+deliberate patterns (:meth:`LayerStats.notes`), and plots. Keras/TensorFlow are imported
+on call.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ BOUNDED = {
 }
 """Bounded activations and their ranges: saturation means an output near a bound."""
 RELU_LIKE = ("relu", "relu6")
-"""Activations whose output is exactly 0 on half the line: 'dead' means an output == 0."""
+"""Activations whose output is exactly 0 on half the line: 'dead' means an output ==
+0."""
 PROBABILITIES = ("softmax", "sigmoid", "hard_sigmoid", "log_softmax")
 """Output activations whose std says nothing about the signal (probabilities)."""
 _SUGGESTION = {
@@ -116,12 +121,12 @@ class LayerStats:
     Attributes
     ----------
     rows : list of dict
-        One dict per layer call, in forward order, with keys ``layer`` (name; ``name#k`` for
-        the k-th call of a layer called several times), ``type`` (class name),
+        One dict per layer call, in forward order, with keys ``layer`` (name; ``name#k``
+        for the k-th call of a layer called several times), ``type`` (class name),
         ``activation``, ``out_mean``, ``out_std``, ``saturated`` (fraction, bounded
         activations only, else None), ``dead`` (fraction, ReLU-type only, else None),
-        ``kernel_std``, ``grad_norm``, ``weight_norm`` and ``grad_weight_ratio`` (None for
-        layers without weights; NaN ratio when the kernel is all zeros), and:
+        ``kernel_std``, ``grad_norm``, ``weight_norm`` and ``grad_weight_ratio`` (None
+        for layers without weights; NaN ratio when the kernel is all zeros), and:
         ``in_std`` (std of the layer's own input), ``ref_std`` (the scale the signal had
         where it entered the network's weights, or after the last normalization layer;
         what ``out_std`` is judged against) and ``ref_from`` (where that scale comes
@@ -163,10 +168,11 @@ class LayerStats:
     )
 
     def format(self, max_rows: Optional[int] = None) -> str:
-        """A plain-text table, numbers rounded (3 significant digits, fractions to 3 decimals).
+        """A plain-text table, numbers rounded (3 significant digits, fractions to 3
+        decimals).
 
-        ``max_rows``: show at most this many rows (the first and the last ones, with a line
-        saying how many were left out); None shows all.
+        ``max_rows``: show at most this many rows (the first and the last ones, with a
+        line saying how many were left out); None shows all.
         """
         rows = list(self.rows)
         skipped = 0
@@ -177,15 +183,23 @@ class LayerStats:
             rows = rows[:head] + [None] + (rows[len(rows) - tail :] if tail else [])
         header = [c[0] for c in self.COLUMNS]
         body = [
-            None if row is None else [_fmt(row.get(k), kind) for _, k, kind in self.COLUMNS]
+            (
+                None
+                if row is None
+                else [_fmt(row.get(k), kind) for _, k, kind in self.COLUMNS]
+            )
             for row in rows
         ]
         cells = [r for r in body if r is not None]
-        widths = [max([len(header[j])] + [len(r[j]) for r in cells]) for j in range(len(header))]
+        widths = [
+            max([len(header[j])] + [len(r[j]) for r in cells])
+            for j in range(len(header))
+        ]
 
         def line(cells: Sequence[str]) -> str:
             return "  ".join(
-                c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths))
+                c.ljust(w) if j < 2 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(cells, widths))
             )
 
         out = [line(header)]
@@ -219,38 +233,48 @@ class LayerStats:
     ) -> list[str]:
         """Plain-language findings, most basic first (empty list: nothing suspicious).
 
-        Rules (thresholds are parameters); patterns that are deliberate (see :meth:`notes`)
-        are not findings:
+        Rules (thresholds are parameters); patterns that are deliberate (see
+        :meth:`notes`) are not findings:
 
         * non-finite activations or gradients (the input was checked before the run, so
           these come from the model);
-        * a kernel that is all zeros (every unit computes the same function: symmetry is not
-          broken), unless it is a zero-initialized output layer or residual branch;
+        * a kernel that is all zeros (every unit computes the same function: symmetry is
+          not broken), unless it is a zero-initialized output layer or residual branch;
         * the forward signal: the first layer whose output std is below ``vanish`` x its
           reference scale (vanishing) or above ``explode`` x (exploding), with the
           initializer usually suited to that activation. The reference is the std of the
           signal where it entered the network's weights (the model input after any
-          ``Rescaling``/``Normalization`` front end; for token ids, the embedding output) or
-          the output scale of the last normalization layer on the path. Probability outputs
-          (softmax/sigmoid heads), front ends, embeddings and LayerScale are not judged;
-        * ReLU layers whose ``dead`` fraction is >= ``dead``; bounded layers whose saturated
-          fraction is >= ``saturated``; a softmax whose mean top probability is above
+          ``Rescaling``/``Normalization`` front end; for token ids, the embedding
+          output) or the output scale of the last normalization layer on the path.
+          Probability outputs (softmax/sigmoid heads), front ends, embeddings and
+          LayerScale are not judged;
+        * ReLU layers whose ``dead`` fraction is >= ``dead``; bounded layers whose
+          saturated fraction is >= ``saturated``; a softmax whose mean top probability
+          is above
           ``top_prob`` (overconfident from the start: logits far too large);
-        * the backward signal, over layers with a kernel: the gradient/weight ratio of the
-          first (bottom) layer differs from the last (top) layer's by more than
-          ``ratio_spread`` (vanishing or exploding gradients); or every layer's ratio is below
-          ``tiny_ratio`` (no layer will learn).
+        * the backward signal, over layers with a kernel: the gradient/weight ratio of
+          the first (bottom) layer differs from the last (top) layer's by more than
+          ``ratio_spread`` (vanishing or exploding gradients); or every layer's ratio is
+          below ``tiny_ratio`` (no layer will learn).
         """
         out: list[str] = []
         rows = self.rows
-        bad = [r for r in rows if r.get("observed", True) and not (
-            np.isfinite(r["out_std"]) and np.isfinite(r["out_mean"])
-        )]
-        bad += [r for r in rows if r["grad_norm"] is not None and not np.isfinite(r["grad_norm"])]
+        bad = [
+            r
+            for r in rows
+            if r.get("observed", True)
+            and not (np.isfinite(r["out_std"]) and np.isfinite(r["out_mean"]))
+        ]
+        bad += [
+            r
+            for r in rows
+            if r["grad_norm"] is not None and not np.isfinite(r["grad_norm"])
+        ]
         if bad:
             names = sorted({r["layer"] for r in bad})
             out.append(
-                f"non-finite values (nan/inf) at layer(s) {', '.join(names)}: the signal overflowed"
+                f"non-finite values (nan/inf) at layer(s) {', '.join(names)}: the"
+                " signal overflowed"
             )
         deliberate = ("zero branch", "zero head", "layer scale")
         zero = [
@@ -262,13 +286,15 @@ class LayerStats:
         ]
         if zero:
             out.append(
-                f"all-zero kernel at layer(s) {', '.join(r['layer'] for r in zero)}: every unit "
-                f"computes the same thing and gets the same gradient (symmetry not broken); use "
-                f"a random initializer"
+                f"all-zero kernel at layer(s) {', '.join(r['layer'] for r in zero)}:"
+                " every unit computes the same thing and gets the same gradient"
+                " (symmetry not broken); use a random initializer"
             )
         judged = [r for r in self._judged() if np.isfinite(r["out_std"])]
-        # a layer that feeds a normalization layer is rescaled by it; only an output variance
-        # far below the normalization's epsilon is lost (var < eps/10: its output std < 0.3)
+        # a layer that feeds a normalization layer is rescaled by it; only an output
+        # variance
+        # far below the normalization's epsilon is lost (var < eps/10: its output std <
+        # 0.3)
         swamped = [
             r
             for r in judged
@@ -280,14 +306,17 @@ class LayerStats:
             first = swamped[0]
             more = f" (and {len(swamped) - 1} more)" if len(swamped) > 1 else ""
             out.append(
-                f"layer {first['layer']}: output variance {_short(first['out_std'] ** 2)} is far "
-                f"below the epsilon {_short(first['norm_eps'])} of the normalization after "
-                f"it{more}: the normalization cannot restore the scale (its output std < 0.3), "
-                f"the signal is vanishing; scale the kernel up"
+                f"layer {first['layer']}: output variance"
+                f" {_short(first['out_std'] ** 2)} is far below the epsilon"
+                f" {_short(first['norm_eps'])} of the normalization after it{more}: the"
+                " normalization cannot restore the scale (its output std < 0.3), the"
+                " signal is vanishing; scale the kernel up"
             )
         judged = [r for r in judged if not r.get("normalized")]
         low = [
-            r for r in judged if r["out_std"] < vanish * r["ref_std"] and r["weight_norm"] != 0.0
+            r
+            for r in judged
+            if r["out_std"] < vanish * r["ref_std"] and r["weight_norm"] != 0.0
         ]
         high = [r for r in judged if r["out_std"] > explode * r["ref_std"]]
         for found, what in ((low, "vanishing"), (high, "exploding")):
@@ -298,42 +327,60 @@ class LayerStats:
                 if act in _SUGGESTION:
                     suggested = _SUGGESTION[act]
                     current = first.get("initializer")
-                    if current is not None and _FAMILY.get(current) == suggested.split("_")[0]:
+                    if (
+                        current is not None
+                        and _FAMILY.get(current) == suggested.split("_")[0]
+                    ):
                         hint = (
-                            f"; it already uses {current}, so look upstream (the input scale, "
-                            f"a layer before it)"
+                            f"; it already uses {current}, so look upstream (the input"
+                            " scale, a layer before it)"
                         )
                     else:
                         hint = f"; for {act} use {suggested}"
-                more = f" (and {len(found) - 1} later layer(s))" if len(found) > 1 else ""
+                more = (
+                    f" (and {len(found) - 1} later layer(s))" if len(found) > 1 else ""
+                )
                 out.append(
-                    f"layer {first['layer']}: activations std {_short(first['out_std'])} vs "
-                    f"{_ref_text(first)} — signal {what}{more}{hint}"
+                    f"layer {first['layer']}: activations std"
+                    f" {_short(first['out_std'])} vs {_ref_text(first)} — signal"
+                    f" {what}{more}{hint}"
                 )
         dead_rows = [r for r in rows if r["dead"] is not None and r["dead"] >= dead]
         if dead_rows:
             out.append(
-                f"dead ReLU fraction >= {dead:g} at {_names(dead_rows, 'dead')}: these units "
-                f"output 0 and pass no gradient; check the bias and the kernel scale (he_normal)"
+                f"dead ReLU fraction >= {dead:g} at {_names(dead_rows, 'dead')}: these"
+                " units output 0 and pass no gradient; check the bias and the kernel"
+                " scale (he_normal)"
             )
-        sat_rows = [r for r in rows if r["saturated"] is not None and r["saturated"] >= saturated]
+        sat_rows = [
+            r
+            for r in rows
+            if r["saturated"] is not None and r["saturated"] >= saturated
+        ]
         if sat_rows:
-            pct = ", ".join(f"{r['layer']} {100 * r['saturated']:.0f}%" for r in sat_rows[:3])
+            pct = ", ".join(
+                f"{r['layer']} {100 * r['saturated']:.0f}%" for r in sat_rows[:3]
+            )
             more = f" and {len(sat_rows) - 3} more" if len(sat_rows) > 3 else ""
             out.append(
-                f"saturated outputs (|a| near the bounds) at {pct}{more}: the derivative is ~0 "
-                f"there, so these units pass almost no gradient; the pre-activations are too "
-                f"large: check the kernel scale (glorot_normal or lecun_normal for tanh/sigmoid) "
-                f"and the scale of the layer's input (e.g. a residual stream that grows with "
-                f"depth)"
+                f"saturated outputs (|a| near the bounds) at {pct}{more}: the"
+                " derivative is ~0 there, so these units pass almost no gradient; the"
+                " pre-activations are too large: check the kernel scale (glorot_normal"
+                " or lecun_normal for tanh/sigmoid) and the scale of the layer's input"
+                " (e.g. a residual stream that grows with depth)"
             )
-        confident = [r for r in rows if r.get("top_prob") is not None and r["top_prob"] > top_prob]
+        confident = [
+            r
+            for r in rows
+            if r.get("top_prob") is not None and r["top_prob"] > top_prob
+        ]
         for r in confident[:1]:
             out.append(
-                f"layer {r['layer']}: softmax saturated at initialization (mean top probability "
-                f"{r['top_prob']:.2f}): the logits are far too large, the first losses will be "
-                f"huge; check the input scale ({_ref_text(r) if r.get('ref_std') else 'input'}) "
-                f"and the scale of the last kernel"
+                f"layer {r['layer']}: softmax saturated at initialization (mean top"
+                f" probability {r['top_prob']:.2f}): the logits are far too large, the"
+                " first losses will be huge; check the input scale"
+                f" ({_ref_text(r) if r.get('ref_std') else 'input'}) and the scale of"
+                " the last kernel"
             )
         ratios = [
             r
@@ -348,30 +395,34 @@ class LayerStats:
         if ratios and max(r["grad_weight_ratio"] for r in ratios) < tiny_ratio:
             worst = max(ratios, key=lambda r: r["grad_weight_ratio"])
             out.append(
-                f"gradient/weight ratio at most {_short(worst['grad_weight_ratio'])} (layer "
-                f"{worst['layer']}): gradients are negligible in every layer, training will "
-                f"not move the weights"
+                f"gradient/weight ratio at most {_short(worst['grad_weight_ratio'])}"
+                f" (layer {worst['layer']}): gradients are negligible in every layer,"
+                " training will not move the weights"
             )
         elif len(ratios) >= 2:
             bottom, top = ratios[0], ratios[-1]
             b, t = bottom["grad_weight_ratio"], top["grad_weight_ratio"]
             if t > 0 and (b == 0 or b / t < 1.0 / ratio_spread):
                 out.append(
-                    f"gradient/weight ratio {_short(b)} at the bottom layer {bottom['layer']} vs "
-                    f"{_short(t)} at the top layer {top['layer']}: vanishing gradients — the "
-                    f"bottom layers barely learn"
+                    f"gradient/weight ratio {_short(b)} at the bottom layer"
+                    f" {bottom['layer']} vs {_short(t)} at the top layer"
+                    f" {top['layer']}: vanishing gradients — the bottom layers barely"
+                    " learn"
                 )
             elif b > 0 and (t == 0 or b / t > ratio_spread):
                 out.append(
-                    f"gradient/weight ratio {_short(b)} at the bottom layer {bottom['layer']} vs "
-                    f"{_short(t)} at the top layer {top['layer']}: exploding gradients — the "
-                    f"bottom layers get huge updates"
+                    f"gradient/weight ratio {_short(b)} at the bottom layer"
+                    f" {bottom['layer']} vs {_short(t)} at the top layer"
+                    f" {top['layer']}: exploding gradients — the bottom layers get huge"
+                    " updates"
                 )
         return out
 
     def notes(self) -> list[str]:
-        """What the check recognised and did not flag: the run's mode and loss, input front
-        ends, probability heads, LayerScale, zero-initialized heads and residual branches,
+        """What the check recognised and did not flag: the run's mode and loss, input
+        front
+        ends, probability heads, LayerScale, zero-initialized heads and residual
+        branches,
         shared layers, mixed precision. Short sentences without measured numbers."""
         return list(self.context)
 
@@ -396,10 +447,18 @@ class LayerStats:
         return "\n".join(lines)
 
     def verdict(self, **thresholds: float) -> str:
-        """``"healthy"`` when :meth:`warnings` finds nothing, else the kinds of findings."""
+        """``"healthy"`` when :meth:`warnings` finds nothing, else the kinds of
+        findings."""
         kinds = []
         for w in self.warnings(**thresholds):
-            for key in ("non-finite", "all-zero", "vanishing", "exploding", "dead", "saturated"):
+            for key in (
+                "non-finite",
+                "all-zero",
+                "vanishing",
+                "exploding",
+                "dead",
+                "saturated",
+            ):
                 if key in w and key not in kinds:
                     kinds.append(key)
             if "negligible" in w and "negligible gradients" not in kinds:
@@ -417,8 +476,9 @@ class LayerStats:
         Returns
         -------
         numpy.ndarray of matplotlib Axes
-            The two axes (no titles, no ``plt.show()``). Zero values cannot be drawn on a
-            log scale and are left out. With more than 40 rows, only every k-th layer is
+            The two axes (no titles, no ``plt.show()``). Zero values cannot be drawn on
+            a log scale and are left out. With more than 40 rows, only every k-th layer
+            is
             named on the x axis.
         """
         import matplotlib.pyplot as plt
@@ -436,7 +496,8 @@ class LayerStats:
         axes[0].set_xlabel("layer")
         axes[0].set_ylabel("activation std")
         grad = np.array(
-            [np.nan if r["grad_norm"] is None else r["grad_norm"] for r in self.rows], dtype=float
+            [np.nan if r["grad_norm"] is None else r["grad_norm"] for r in self.rows],
+            dtype=float,
         )
         keep = np.isfinite(grad) & (grad > 0)
         axes[1].plot(idx[keep], grad[keep], marker="o", color="C1")
@@ -447,7 +508,11 @@ class LayerStats:
         ticks = idx[::step]
         for ax in axes:
             ax.set_xticks(
-                ticks, [self.rows[i]["layer"] for i in ticks], rotation=60, ha="right", fontsize=7
+                ticks,
+                [self.rows[i]["layer"] for i in ticks],
+                rotation=60,
+                ha="right",
+                fontsize=7,
             )
         return axes
 
@@ -460,16 +525,23 @@ def _ref_text(row: dict[str, Any]) -> str:
     return f"std {value} {source}"
 
 
-# --------------------------------------------------------------------------- computation
+# ---------------------------------------------------------------------------
+# computation
 
 
 def _activation_name(layer: Any) -> Optional[str]:
-    """Name of the function a layer applies last (None when it has no activation notion)."""
+    """Name of the function a layer applies last (None when it has no activation
+    notion)."""
     cls = type(layer).__name__
     if cls == "ReLU":
         return "relu"
     if cls in ("LeakyReLU", "ELU", "PReLU", "Softmax"):
-        return {"LeakyReLU": "leaky_relu", "ELU": "elu", "PReLU": "prelu", "Softmax": "softmax"}[cls]
+        return {
+            "LeakyReLU": "leaky_relu",
+            "ELU": "elu",
+            "PReLU": "prelu",
+            "Softmax": "softmax",
+        }[cls]
     if mw.is_time_distributed(layer):
         return _activation_name(layer.layer)
     fn = getattr(layer, "activation", None)
@@ -483,7 +555,8 @@ def _activation_name(layer: Any) -> Optional[str]:
 def _main_weight(unit: Any) -> tuple[Any, Optional[str], Optional[Any]]:
     """``(variable, role, owner layer)`` shown in the kernel columns of ``unit``'s rows.
 
-    The input kernel if the unit has one (Dense/Conv/EinsumDense kernel, an RNN cell's input
+    The input kernel if the unit has one (Dense/Conv/EinsumDense kernel, an RNN cell's
+    input
     kernel, a separable conv's pointwise kernel), else its embeddings, else its largest
     trainable weight (a normalization layer's gamma, LayerScale's gamma); None if none.
     """
@@ -519,7 +592,8 @@ def _norm(t: Any) -> float:
 
 
 def _grad_norm(grad: Any) -> tuple[float, Any]:
-    """Frobenius norm of a gradient (dense or ``tf.IndexedSlices``) and the rows it touches."""
+    """Frobenius norm of a gradient (dense or ``tf.IndexedSlices``) and the rows it
+    touches."""
     import tensorflow as tf
 
     if grad is None:
@@ -567,30 +641,44 @@ def _select_outputs(outputs: Any, names: list[str]) -> list[int]:
         return list(range(len(names)))
     items = [outputs] if isinstance(outputs, (str, int)) else list(outputs)
     if not items:
-        raise ValueError(f"outputs: expected None, an output name or index, or a list of them; got {outputs!r}")
+        raise ValueError(
+            "outputs: expected None, an output name or index, or a list of them; got"
+            f" {outputs!r}"
+        )
     chosen = []
     for item in items:
         index = mw.as_int(item)
         if index is not None:
             if not -len(names) <= index < len(names):
-                raise ValueError(f"outputs: index {index} out of range for {len(names)} output(s) {names}")
+                raise ValueError(
+                    f"outputs: index {index} out of range for {len(names)} output(s)"
+                    f" {names}"
+                )
             index %= len(names)
         elif isinstance(item, str) and item in names:
             index = names.index(item)
         else:
-            raise ValueError(f"outputs: {item!r} is not one of the model's outputs {names} (or an index)")
+            raise ValueError(
+                f"outputs: {item!r} is not one of the model's outputs {names} (or an"
+                " index)"
+            )
         if index not in chosen:
             chosen.append(index)
     return chosen
 
 
-def _per_output(value: Any, names: list[str], chosen: list[int], what: str) -> list[Any]:
-    """``value`` for each chosen output: one thing for all, or a dict by output name, or a
+def _per_output(
+    value: Any, names: list[str], chosen: list[int], what: str
+) -> list[Any]:
+    """``value`` for each chosen output: one thing for all, or a dict by output name, or
+    a
     list/tuple with one entry per output (all outputs, or the chosen ones)."""
     if isinstance(value, dict):
         missing = [names[i] for i in chosen if names[i] not in value]
         if missing:
-            raise ValueError(f"{what}: dict keys {list(value)} miss the output(s) {missing}")
+            raise ValueError(
+                f"{what}: dict keys {list(value)} miss the output(s) {missing}"
+            )
         return [value[names[i]] for i in chosen]
     per_output = isinstance(value, (list, tuple)) and (
         what == "loss" or len(chosen) > 1 or len(names) > 1
@@ -607,14 +695,18 @@ def _per_output(value: Any, names: list[str], chosen: list[int], what: str) -> l
     return [value] * len(chosen)
 
 
-def _loss_fn(spec: Any, y: Optional[np.ndarray], pred_shape: tuple[int, ...], act: Optional[str]):
+def _loss_fn(
+    spec: Any, y: Optional[np.ndarray], pred_shape: tuple[int, ...], act: Optional[str]
+):
     """``(fn(y_true, y_pred) -> tensor, name)`` for one output."""
     import keras
 
     if spec is not None:
         fn = keras.losses.get(spec) if isinstance(spec, str) else spec
         if not callable(fn):
-            raise TypeError(f"loss: expected a Keras loss name or a callable, got {spec!r}")
+            raise TypeError(
+                f"loss: expected a Keras loss name or a callable, got {spec!r}"
+            )
         return fn, getattr(fn, "name", getattr(fn, "__name__", str(spec)))
     assert y is not None
     labels = (
@@ -626,7 +718,8 @@ def _loss_fn(spec: Any, y: Optional[np.ndarray], pred_shape: tuple[int, ...], ac
         from_logits = act != "softmax"
         return (
             keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-            "sparse_categorical_crossentropy" + (" (from logits)" if from_logits else ""),
+            "sparse_categorical_crossentropy"
+            + (" (from logits)" if from_logits else ""),
         )
     return keras.losses.MeanSquaredError(), "mean_squared_error"
 
@@ -640,12 +733,17 @@ def _surrogate(pred: Any, act: Optional[str], seed: int):
     rng = np.random.default_rng(seed)
     if act == "softmax" and len(shape) >= 2 and shape[-1] >= 2:
         labels = tf.constant(rng.integers(0, shape[-1], size=shape[:-1]))
-        value = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, pred))
+        value = tf.reduce_mean(
+            keras.losses.sparse_categorical_crossentropy(labels, pred)
+        )
         return value, "surrogate: cross-entropy with random labels (softmax output)"
     if act in ("sigmoid", "hard_sigmoid"):
         labels = tf.constant(rng.integers(0, 2, size=shape).astype(np.float32))
         value = tf.reduce_mean(keras.losses.binary_crossentropy(labels, pred))
-        return value, "surrogate: binary cross-entropy with random labels (sigmoid output)"
+        return (
+            value,
+            "surrogate: binary cross-entropy with random labels (sigmoid output)",
+        )
     return 0.5 * tf.reduce_mean(tf.square(pred)), "surrogate 0.5*mean(output^2)"
 
 
@@ -659,7 +757,9 @@ def _check_args(saturation: Any, training: Any) -> None:
         or not isinstance(saturation, (int, float))
         or not 0.5 < saturation < 1.0
     ):
-        raise ValueError(f"saturation: expected a number in (0.5, 1), got {saturation!r}")
+        raise ValueError(
+            f"saturation: expected a number in (0.5, 1), got {saturation!r}"
+        )
     if not isinstance(training, bool):
         raise TypeError(f"training: expected True or False, got {training!r}")
 
@@ -674,54 +774,59 @@ def layer_stats(
     training: bool = True,
     outputs: Union[None, str, int, Sequence[Union[str, int]]] = None,
 ) -> LayerStats:
-    """Forward and backward statistics of every layer call of ``model`` on the batch ``x``.
+    """Forward and backward statistics of every layer of ``model`` on the batch ``x``.
 
-    One forward pass records each layer's input and output; one ``tf.GradientTape`` gives the
-    gradient of a scalar loss :math:`L` with respect to every kernel.
+    One forward pass records each layer's input and output; one ``tf.GradientTape``
+    gives the gradient of a scalar loss :math:`L` with respect to every kernel.
 
-    * Rows: one per call of every layer (nested models and custom layers are opened) that
-      has weights, plus activation layers (``Activation``, ``ReLU``, ...), preprocessing
-      layers (``Rescaling``, ``Normalization``) and ``Add``; an RNN layer stands for its
-      cell, ``TimeDistributed`` for its inner layer. ``Dense``/``Conv`` outputs are *after*
-      their activation. A layer called k times (shared) gets k rows, ``name#1`` ...
-    * ``saturated`` (bounded activations): fraction of outputs within ``1 - saturation`` of a
-      bound — :math:`|a| > 0.97` for tanh/softsign, :math:`a < 0.03` or :math:`a > 0.97` for
-      sigmoid/hard_sigmoid (default ``saturation=0.97``). There
+    * Rows: one per call of every layer (nested models and custom layers are opened)
+      that has weights, plus activation layers (``Activation``, ``ReLU``, ...),
+      preprocessing layers (``Rescaling``, ``Normalization``) and ``Add``; an RNN layer
+      stands for its cell, ``TimeDistributed`` for its inner layer. ``Dense``/``Conv``
+      outputs are *after* their activation. A layer called k times (shared) gets k rows,
+      ``name#1`` ...
+    * ``saturated`` (bounded activations): fraction of outputs within ``1 - saturation``
+      of a bound — :math:`|a| > 0.97` for tanh/softsign, :math:`a < 0.03` or :math:`a >
+      0.97` for sigmoid/hard_sigmoid (default ``saturation=0.97``). There
       :math:`\\tanh'(z) = 1 - a^2 < 0.06`: the unit passes almost no gradient.
-    * ``dead`` (relu/relu6): fraction of outputs exactly 0 over the batch (a unit that is 0
-      for every input gets no gradient at all).
-    * ``kernel_std``: std of the layer's input kernel (an RNN's input kernel, a separable
-      convolution's pointwise kernel, an Embedding's table; for layers without one, of the
-      largest trainable weight); ``grad_norm``: Frobenius norm of :math:`\\nabla_W L` (a
-      sparse gradient, e.g. an Embedding's, is summed per row first);
-      ``grad_weight_ratio``: :math:`\\lVert\\nabla_W L\\rVert / \\lVert W\\rVert` (for an
-      Embedding, over the rows the batch looks up).
+    * ``dead`` (relu/relu6): fraction of outputs exactly 0 over the batch (a unit that
+      is 0 for every input gets no gradient at all).
+    * ``kernel_std``: std of the layer's input kernel (an RNN's input kernel, a
+      separable convolution's pointwise kernel, an Embedding's table; for layers without
+      one, of the largest trainable weight); ``grad_norm``: Frobenius norm of
+      :math:`\\nabla_W L` (a sparse gradient, e.g. an Embedding's, is summed per row
+      first); ``grad_weight_ratio``: :math:`\\lVert\\nabla_W L\\rVert / \\lVert
+      W\\rVert` (for an Embedding, over the rows the batch looks up).
     * The loss :math:`L`, summed over the outputs (all of them, or those named in
-      ``outputs``): with ``loss=`` given, that loss (a Keras name or ``f(y_true, y_pred)``,
-      or one per output) of ``y`` (or of zeros when ``y`` is None); else, when ``y`` is
-      None, a surrogate: for a softmax output the cross-entropy with random labels (drawn
-      with a fixed seed), for a sigmoid output the binary cross-entropy with random 0/1
-      labels (these give the gradient scale of the first training step), for any other
-      output :math:`L = \\tfrac12\\,\\mathrm{mean}(f(x)^2)` (its gradient is the backward pass of
-      the outputs themselves); when ``y`` is given, the model's compiled loss if any, else
-      sparse categorical cross-entropy (from logits, unless the output is a softmax) when
-      ``y`` holds one integer label per example and the output is ``(batch, classes)``,
-      else mean squared error. Predictions enter the loss in float32; under a float16
-      policy the loss is scaled for the backward pass (as ``LossScaleOptimizer`` does) so
-      that small gradients do not underflow, and the gradients are unscaled in float32.
+      ``outputs``): with ``loss=`` given, that loss (a Keras name or ``f(y_true,
+      y_pred)``, or one per output) of ``y`` (or of zeros when ``y`` is None); else,
+      when ``y`` is None, a surrogate: for a softmax output the cross-entropy with
+      random labels (drawn with a fixed seed), for a sigmoid output the binary
+      cross-entropy with random 0/1 labels (these give the gradient scale of the first
+      training step), for any other output :math:`L =
+      \\tfrac12\\,\\mathrm{mean}(f(x)^2)` (its gradient is the backward pass of the
+      outputs themselves); when ``y`` is given, the model's compiled loss if any, else
+      sparse categorical cross-entropy (from logits, unless the output is a softmax)
+      when ``y`` holds one integer label per example and the output is ``(batch,
+      classes)``, else mean squared error. Predictions enter the loss in float32; under
+      a float16 policy the loss is scaled for the backward pass (as
+      ``LossScaleOptimizer`` does) so that small gradients do not underflow, and the
+      gradients are unscaled in float32.
     * ``training=True`` (default) runs the model as it trains: ``BatchNormalization``
-      normalizes with the batch statistics, ``Dropout`` drops. Variables the pass changes
-      (moving statistics, random-generator states) are restored afterwards, so the model is
-      left exactly as it was. ``training=False`` shows the model in inference mode.
+      normalizes with the batch statistics, ``Dropout`` drops. Variables the pass
+      changes (moving statistics, random-generator states) are restored afterwards, so
+      the model is left exactly as it was. ``training=False`` shows the model in
+      inference mode.
 
     Parameters
     ----------
     model : keras.Model
-        A Keras model (Sequential, functional or subclassed). A model that is not built yet
-        (e.g. a Sequential without ``keras.Input``) is built by calling it on ``x``.
+        A Keras model (Sequential, functional or subclassed). A model that is not built
+        yet (e.g. a Sequential without ``keras.Input``) is built by calling it on ``x``.
     x : array_like, list or tuple of array_like, or dict
-        A batch (>= 2 examples) shaped like the model input(s): one array, one per input in
-        order, or a dict keyed by input name. Integer arrays (token ids) stay integers.
+        A batch (>= 2 examples) shaped like the model input(s): one array, one per input
+        in order, or a dict keyed by input name. Integer arrays (token ids) stay
+        integers.
     y : array_like, list or dict, optional
         Targets for the loss (see above), one per selected output.
     loss : str, callable, list or dict, optional
@@ -740,11 +845,13 @@ def layer_stats(
     Raises
     ------
     TypeError
-        ``model`` is not a ``keras.Model``; ``x`` is not numbers; ``training`` is not a bool.
+        ``model`` is not a ``keras.Model``; ``x`` is not numbers; ``training`` is not a
+        bool.
     ValueError
         ``x`` does not match the model input(s), holds NaN/inf values (named as an input
         problem, before anything runs), or cannot build a model that is not built;
-        ``saturation`` is out of range; ``outputs`` names no output; ``y`` does not match.
+        ``saturation`` is out of range; ``outputs`` names no output; ``y`` does not
+        match.
     """
     import keras
     import tensorflow as tf
@@ -769,7 +876,9 @@ def layer_stats(
             f"model: {model.name!r} has no layer with weights or activation to report "
             f"(layers: {[type(layer).__name__ for layer in all_layers]})"
         )
-    hidden_inside = {id(layer) for u in unit_list if mw.unit_of_children(u) for layer in mw.walk(u)}
+    hidden_inside = {
+        id(layer) for u in unit_list if mw.unit_of_children(u) for layer in mw.walk(u)
+    }
     ops = mw.graph_operations(model)
     patched = [layer for layer in all_layers if id(layer) not in hidden_inside] + ops
     reported += [op for op in ops if type(op).__name__ in mw.MERGE_LAYERS]
@@ -790,7 +899,9 @@ def layer_stats(
             chosen = _select_outputs(outputs, names)
             producer = _producers(rec.records)
             acts = [_output_activation(producer.get(id(flat[i]))) for i in chosen]
-            total, loss_name = _loss(model, flat, names, chosen, acts, y, loss, inputs.batch)
+            total, loss_name = _loss(
+                model, flat, names, chosen, acts, y, loss, inputs.batch
+            )
         scale = 1.0
         grads = None
         if float16:
@@ -798,7 +909,9 @@ def layer_stats(
                 grads = tape.gradient(
                     total, variables, output_gradients=tf.constant(scale, total.dtype)
                 )
-                if all(g is None or bool(np.all(np.isfinite(_dense(g)))) for g in grads):
+                if all(
+                    g is None or bool(np.all(np.isfinite(_dense(g)))) for g in grads
+                ):
                     break
             del tape
         else:
@@ -812,13 +925,22 @@ def layer_stats(
         grad_of[id(v)] = g
     output_ids = {id(flat[i]) for i in range(len(flat))}
     rows, context = _rows(
-        rec, reported, main, grad_of, output_ids, saturation, training, model, inputs, names_of
+        rec,
+        reported,
+        main,
+        grad_of,
+        output_ids,
+        saturation,
+        training,
+        model,
+        inputs,
+        names_of,
     )
     if float16:
         context.append(
-            "mixed precision (float16 compute): statistics computed in float64, predictions "
-            f"enter the loss in float32, and the loss was scaled by {scale:g} for the backward "
-            "pass (as LossScaleOptimizer does)"
+            "mixed precision (float16 compute): statistics computed in float64,"
+            " predictions enter the loss in float32, and the loss was scaled by"
+            f" {scale:g} for the backward pass (as LossScaleOptimizer does)"
         )
     if len(chosen) < len(flat):
         context.append(
@@ -875,18 +997,33 @@ def _loss(model, flat, names, chosen, acts, y, loss, batch):
     if y is None and loss is None:
         parts = [_surrogate(p, a, seed=k) for k, (p, a) in enumerate(zip(preds, acts))]
     else:
-        ys = _per_output(y, names, chosen, "y") if y is not None else [None] * len(chosen)
+        ys = (
+            _per_output(y, names, chosen, "y")
+            if y is not None
+            else [None] * len(chosen)
+        )
         spec = loss if loss is not None else getattr(model, "loss", None)
-        specs = _per_output(spec, names, chosen, "loss") if spec is not None else [None] * len(chosen)
+        specs = (
+            _per_output(spec, names, chosen, "loss")
+            if spec is not None
+            else [None] * len(chosen)
+        )
         parts = []
         for i, (pred, act, y_i, spec_i) in enumerate(zip(preds, acts, ys, specs)):
             shape = tuple(int(d) for d in pred.shape)
             y_arr = np.zeros(shape, np.float32) if y_i is None else np.asarray(y_i)
             if y_arr.ndim == 0 or y_arr.shape[0] != batch:
                 where = "" if len(chosen) == 1 else f" for output {names[chosen[i]]!r}"
-                raise ValueError(f"y: expected {batch} targets like x{where}, got shape {y_arr.shape}")
+                raise ValueError(
+                    f"y: expected {batch} targets like x{where}, got shape"
+                    f" {y_arr.shape}"
+                )
             fn, name = _loss_fn(spec_i, y_arr, shape, act)
-            y_t = tf.constant(y_arr if not np.issubdtype(y_arr.dtype, np.floating) else y_arr.astype(np.float32))
+            y_t = tf.constant(
+                y_arr
+                if not np.issubdtype(y_arr.dtype, np.floating)
+                else y_arr.astype(np.float32)
+            )
             parts.append((tf.reduce_mean(tf.cast(fn(y_t, pred), tf.float32)), name))
     total = parts[0][0]
     for value, _ in parts[1:]:
@@ -902,7 +1039,8 @@ def _loss(model, flat, names, chosen, acts, y, loss, batch):
 
 
 def _row_stats(t: Any, act: Optional[str], saturation: float) -> dict[str, Any]:
-    """Mean, std, saturated and dead fractions of a layer output ``t`` (None: not observed)."""
+    """Mean, std, saturated and dead fractions of a layer output ``t`` (None: not
+    observed)."""
     import tensorflow as tf
 
     out: dict[str, Any] = {
@@ -930,12 +1068,15 @@ def _row_stats(t: Any, act: Optional[str], saturation: float) -> dict[str, Any]:
     return out
 
 
-def _rows(rec, reported, main, grad_of, output_ids, saturation, training, model, inputs, names):
+def _rows(
+    rec, reported, main, grad_of, output_ids, saturation, training, model, inputs, names
+):
     """Rows for every recorded call of a reported unit, plus the context notes.
 
     Walks the recorded calls in the order they completed (a topological order of the
-    computation) and propagates, tensor by tensor, (1) the reference scale of the signal and
-    (2) which deliberately silent layers (zero kernel or gamma, small LayerScale) a tensor
+    computation) and propagates, tensor by tensor, (1) the reference scale of the signal
+    and (2) which deliberately silent layers (zero kernel or gamma, small LayerScale) a
+    tensor
     comes from alone, to tell a zero-initialized residual branch or head from a fault.
     """
     reported_ids = {id(u) for u in reported}
@@ -958,7 +1099,11 @@ def _rows(rec, reported, main, grad_of, output_ids, saturation, training, model,
     for r in rec.records:
         layer = r.layer
         cls = type(layer).__name__
-        refs = [ref_of[id(t)] for t in r.inputs if ref_of.get(id(t), (None, ""))[0] is not None]
+        refs = [
+            ref_of[id(t)]
+            for t in r.inputs
+            if ref_of.get(id(t), (None, ""))[0] is not None
+        ]
         in_ref: Optional[float] = float(np.mean([v for v, _ in refs])) if refs else None
         in_from = refs[0][1] if refs else "input"
         a = r.output if id(layer) in reported_ids and r.output is not None else None
@@ -975,7 +1120,9 @@ def _rows(rec, reported, main, grad_of, output_ids, saturation, training, model,
             out_ref = (in_ref, in_from)
         for t in r.outputs:
             ref_of.setdefault(id(t), out_ref)
-        silent_in = [silent_of.get(id(t), frozenset()) for t in r.inputs if id(t) in producer]
+        silent_in = [
+            silent_of.get(id(t), frozenset()) for t in r.inputs if id(t) in producer
+        ]
         origin = _silent_origin(layer, main)
         if origin:
             silent = frozenset([id(r)])
@@ -991,15 +1138,21 @@ def _rows(rec, reported, main, grad_of, output_ids, saturation, training, model,
             silent = frozenset()
         for t in r.outputs:
             silent_of.setdefault(id(t), silent)
-            if id(t) in output_ids and origin:  # the silent layer is itself an output layer
+            if (
+                id(t) in output_ids and origin
+            ):  # the silent layer is itself an output layer
                 used.setdefault(id(r), "head")
-            elif id(t) in output_ids and not mw.own_variables(layer):  # e.g. a Softmax after it
+            elif id(t) in output_ids and not mw.own_variables(
+                layer
+            ):  # e.g. a Softmax after it
                 before = producer.get(id(r.primary)) if r.primary is not None else None
                 if before is not None and id(before) in origins:
                     used.setdefault(id(before), "head")
         if id(layer) not in reported_ids:
             continue
-        row = _make_row(r, layer, a, counts, main, grad_of, saturation, weight_cache, names)
+        row = _make_row(
+            r, layer, a, counts, main, grad_of, saturation, weight_cache, names
+        )
         if a is not None:
             std_cache.setdefault(id(a), row["out_std"])
         floating = r.primary is not None and r.primary.dtype.is_floating
@@ -1072,9 +1225,12 @@ def _rows(rec, reported, main, grad_of, output_ids, saturation, training, model,
 
 
 def _silent_origin(layer: Any, main: dict[int, Any]) -> Optional[str]:
-    """'zero' for an all-zero kernel or gamma, 'scale' for a small LayerScale, else None."""
+    """'zero' for an all-zero kernel or gamma, 'scale' for a small LayerScale, else
+    None."""
     if mw.is_layer_scale(layer):
-        values = [np.abs(v.numpy()).max() for v in mw.own_variables(layer) if v.trainable]
+        values = [
+            np.abs(v.numpy()).max() for v in mw.own_variables(layer) if v.trainable
+        ]
         if values and max(values) < LAYER_SCALE_MAX:
             return "scale"
         return None
@@ -1089,7 +1245,9 @@ def _silent_origin(layer: Any, main: dict[int, Any]) -> Optional[str]:
     return None
 
 
-def _make_row(r, layer, a, counts, main, grad_of, saturation, cache, names) -> dict[str, Any]:
+def _make_row(
+    r, layer, a, counts, main, grad_of, saturation, cache, names
+) -> dict[str, Any]:
     import tensorflow as tf
 
     act = _activation_name(layer)
@@ -1121,7 +1279,9 @@ def _make_row(r, layer, a, counts, main, grad_of, saturation, cache, names) -> d
         row["kernel_std"] = w_std
         row["grad_norm"] = g_norm
         row["weight_norm"] = w_norm
-        row["grad_weight_ratio"] = g_norm / ratio_norm if ratio_norm > 0 else float("nan")
+        row["grad_weight_ratio"] = (
+            g_norm / ratio_norm if ratio_norm > 0 else float("nan")
+        )
         row["weight"] = str(getattr(kernel, "path", kernel.name))
         row["weight_role"] = role
         row["initializer"] = _initializer_name(owner, kernel)
@@ -1156,14 +1316,15 @@ def _context(rows, rec, reported, counts, training, model, inputs) -> list[str]:
     bn = [u for u in reported if "BatchNormalization" in mw.class_chain(u)]
     if bn and training:
         notes.append(
-            f"training=True: {len(bn)} BatchNormalization layer(s) normalize with the batch "
-            "statistics, as in training; their moving statistics were restored afterwards"
+            f"training=True: {len(bn)} BatchNormalization layer(s) normalize with the"
+            " batch statistics, as in training; their moving statistics were restored"
+            " afterwards"
         )
     elif bn:
         notes.append(
-            f"training=False: {len(bn)} BatchNormalization layer(s) use their moving statistics "
-            "(mean 0, variance 1 at initialization) and do not normalize; training=True shows "
-            "the model as it trains"
+            f"training=False: {len(bn)} BatchNormalization layer(s) use their moving"
+            " statistics (mean 0, variance 1 at initialization) and do not normalize;"
+            " training=True shows the model as it trains"
         )
     for u in reported:
         if mw.is_front_end(u):
@@ -1171,46 +1332,52 @@ def _context(rows, rec, reported, counts, training, model, inputs) -> list[str]:
     normalized = [r["layer"] for r in rows if r.get("normalized")]
     if normalized:
         notes.append(
-            f"{len(normalized)} kernel(s) feed a normalization layer directly: the "
-            "normalization undoes their scale in the forward pass, and their gradient/weight "
-            "ratio adapts during training (scale invariance), so their ratio is not compared "
-            "across layers"
+            f"{len(normalized)} kernel(s) feed a normalization layer directly: the"
+            " normalization undoes their scale in the forward pass, and their"
+            " gradient/weight ratio adapts during training (scale invariance), so"
+            " their ratio is not compared across layers"
         )
-    muted = [r["layer"] for r in rows if r.get("muted") and r.get("weight_role") == "kernel"]
+    muted = [
+        r["layer"] for r in rows if r.get("muted") and r.get("weight_role") == "kernel"
+    ]
     if muted:
         notes.append(
-            f"{len(muted)} kernel(s) ({_list(muted)}) feed only zero-initialized layers "
-            "or LayerScale branches: their gradient is (near) zero at step 0 by design, so "
-            "their ratio is not compared"
+            f"{len(muted)} kernel(s) ({_list(muted)}) feed only zero-initialized layers"
+            " or LayerScale branches: their gradient is (near) zero at step 0 by"
+            " design, so their ratio is not compared"
         )
-    heads = [r for r in rows if r["role"] == "output" and r["activation"] in PROBABILITIES]
+    heads = [
+        r for r in rows if r["role"] == "output" and r["activation"] in PROBABILITIES
+    ]
     for r in heads:
         notes.append(
-            f"output {r['layer']}: {r['activation']} probabilities, judged through the loss, "
-            "not by their std"
+            f"output {r['layer']}: {r['activation']} probabilities, judged through the"
+            " loss, not by their std"
         )
     scale = [r["layer"] for r in rows if r["role"] == "layer scale" and r.get("origin")]
     if scale:
         notes.append(
-            f"LayerScale: {len(scale)} layer(s) ({_list(scale)}) start with gamma below "
-            f"{LAYER_SCALE_MAX:g}, so their residual branches add almost nothing at "
-            "initialization (Touvron et al. 2021): by design, not judged"
+            f"LayerScale: {len(scale)} layer(s) ({_list(scale)}) start with gamma below"
+            f" {LAYER_SCALE_MAX:g}, so their residual branches add almost nothing at"
+            " initialization (Touvron et al. 2021): by design, not judged"
         )
     zero_branch = [
         r["layer"] for r in rows if r["role"] == "zero branch" and r.get("origin")
     ]
     if zero_branch:
         notes.append(
-            f"zero-initialized residual branch(es) ending at {_list(zero_branch)}: each block "
-            "starts as the identity (SkipInit, Fixup, zero-gamma), by design; layers inside "
-            "these branches get zero gradient until the first update"
+            f"zero-initialized residual branch(es) ending at {_list(zero_branch)}: each"
+            " block starts as the identity (SkipInit, Fixup, zero-gamma), by design;"
+            " layers inside these branches get zero gradient until the first update"
         )
-    zero_head = [r["layer"] for r in rows if r["role"] == "zero head" and r.get("origin")]
+    zero_head = [
+        r["layer"] for r in rows if r["role"] == "zero head" and r.get("origin")
+    ]
     if zero_head:
         notes.append(
-            f"zero-initialized output layer(s) {_list(zero_head)} (as in ViT): by design; "
-            "their own gradient is nonzero, the layers below get gradients after the first "
-            "update"
+            f"zero-initialized output layer(s) {_list(zero_head)} (as in ViT): by"
+            " design; their own gradient is nonzero, the layers below get gradients"
+            " after the first update"
         )
     shared = [u.name for u in reported if counts.get(id(u), 0) > 1]
     if shared:
@@ -1218,17 +1385,24 @@ def _context(rows, rec, reported, counts, training, model, inputs) -> list[str]:
             f"shared layer(s) {_list(shared)} called several times: one row per call "
             f"({shared[0]}#1, {shared[0]}#2, ...)"
         )
-    missing = [u.name for u in reported if counts.get(id(u), 0) == 0 and mw.own_variables(u)]
+    missing = [
+        u.name for u in reported if counts.get(id(u), 0) == 0 and mw.own_variables(u)
+    ]
     if missing:
-        notes.append(f"layer(s) {_list(missing)} were not called on x (an unused branch?): no row")
+        notes.append(
+            f"layer(s) {_list(missing)} were not called on x (an unused branch?):"
+            " no row"
+        )
     hidden = [layer.name for layer in mw.walk(model) if rec.hidden.get(id(layer))]
     if hidden:
         notes.append(
-            f"layer(s) {_list(hidden)} ran inside compiled code (tf.function or a graph loop) "
-            "and could not be observed"
+            f"layer(s) {_list(hidden)} ran inside compiled code (tf.function or a graph"
+            " loop) and could not be observed"
         )
     if any(np.issubdtype(a.dtype, np.integer) for a in inputs.arrays):
-        notes.append("integer inputs (token ids): the signal scale starts at the embedding")
+        notes.append(
+            "integer inputs (token ids): the signal scale starts at the embedding"
+        )
     return notes
 
 
@@ -1236,7 +1410,10 @@ def _describe_front_end(layer: Any) -> str:
     cls = type(layer).__name__
     if cls == "Rescaling":
         scale, offset = layer.scale, layer.offset
-        return f"{layer.name} (Rescaling x {_short(float(np.mean(scale)))}, offset {_short(float(np.mean(offset)))})"
+        return (
+            f"{layer.name} (Rescaling x {_short(float(np.mean(scale)))}, offset"
+            f" {_short(float(np.mean(offset)))})"
+        )
     if cls == "Normalization":
         mean = getattr(layer, "mean", None)
         var = getattr(layer, "variance", None)
@@ -1244,10 +1421,17 @@ def _describe_front_end(layer: Any) -> str:
             m, v = np.asarray(mean), np.asarray(var)
         except Exception:
             m = v = None
-        if m is not None and v is not None and m.size and np.all(m == 0) and np.all(v == 1):
+        if (
+            m is not None
+            and v is not None
+            and m.size
+            and np.all(m == 0)
+            and np.all(v == 1)
+        ):
             return (
-                f"{layer.name} (Normalization with mean 0 and variance 1: not adapted, it "
-                "passes the input unchanged; call .adapt(data) or set mean/variance)"
+                f"{layer.name} (Normalization with mean 0 and variance 1: not adapted,"
+                " it passes the input unchanged; call .adapt(data) or set"
+                " mean/variance)"
             )
         return f"{layer.name} (Normalization with its adapted mean and variance)"
     return f"{layer.name} ({cls})"

@@ -372,13 +372,16 @@ def get(name: InitializerLike, **kwargs: Any) -> Any:
         ) from None
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
+# -
 # Re-initializing a built model
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
+# -
 
 
 def _all_layers(model: Any) -> list[Any]:
-    """Every layer of ``model``, nested models and layers inside layers expanded (model order)."""
+    """Every layer of ``model``, nested models and layers inside layers expanded
+    (model order)."""
     from initcourse import _modelwalk as mw
 
     return mw.walk(model)
@@ -388,28 +391,33 @@ def _kernel(layer: Any) -> Any:
     """``layer.kernel`` if the layer has a built kernel variable, else ``None``."""
     try:
         kernel = getattr(layer, "kernel", None)
-    except Exception:  # Keras raises AttributeError/ValueError on unbuilt or quantized layers
+    except (
+        Exception
+    ):  # Keras raises AttributeError/ValueError on unbuilt or quantized layers
         return None
     return kernel if isinstance(kernel, keras.Variable) else None
 
 
 def _kernel_layers(model: Any) -> list[Any]:
-    """Layers of ``model`` (nested ones included) that have a ``kernel`` variable, in model order."""
+    """Layers of ``model`` (nested ones included) that have a ``kernel`` variable, in
+    model order."""
     return [layer for layer in _all_layers(model) if _kernel(layer) is not None]
 
 
 def _check_built(model: Any, what: str = "model") -> None:
-    """Raise a ValueError telling the user to build ``model`` if it (or a layer in it) is unbuilt."""
+    """Raise a ValueError telling the user to build ``model`` if it (or a layer in
+    it) is unbuilt."""
     from initcourse import _modelwalk as mw
 
     mw.check_model(model, what)
     unbuilt = [lay for lay in _all_layers(model) if not getattr(lay, "built", True)]
     if not getattr(model, "built", False) or unbuilt:
         raise ValueError(
-            f"{what}: {getattr(model, 'name', model)!r} is not built, so it has no kernels to "
-            "re-draw. Build it first: give it an input (keras.Input(shape=...) as its first "
-            "layer), call model.build(input_shape), or call it once on a batch of data, e.g. "
-            "model(x[:1])."
+            f"{what}: {getattr(model, 'name', model)!r} is not built, so it has no"
+            " kernels to re-draw. Build it first: give it an input"
+            " (keras.Input(shape=...) as its first layer), call"
+            " model.build(input_shape), or call it once on a batch of data, e.g."
+            " model(x[:1])."
         )
 
 
@@ -423,8 +431,11 @@ def _has_weights(unit: Any) -> bool:
     return any(info.role in _DRAWN_ROLES for info in mw.weight_inventory(unit, [unit]))
 
 
-def _select_units(model: Any, layers: Optional[Sequence[Union[str, int, Any]]]) -> list[Any]:
-    """Resolve ``layers`` (None, or names / indices into ``model.layers`` / layer objects) to
+def _select_units(
+    model: Any, layers: Optional[Sequence[Union[str, int, Any]]]
+) -> list[Any]:
+    """Resolve ``layers`` (None, or names / indices into ``model.layers`` / layer
+    objects) to
     the units (see :mod:`initcourse._modelwalk`) whose weights are re-drawn."""
     from initcourse import _modelwalk as mw
 
@@ -432,7 +443,8 @@ def _select_units(model: Any, layers: Optional[Sequence[Union[str, int, Any]]]) 
         return [u for u in mw.units(model) if _has_weights(u)]
     if isinstance(layers, (str, int)) or not isinstance(layers, Sequence):
         raise TypeError(
-            f"layers: expected None or a list of layer names, indices or layers, got {layers!r}"
+            "layers: expected None or a list of layer names, indices or layers, got"
+            f" {layers!r}"
         )
     everything = _all_layers(model)
     by_name: dict[str, Any] = {}
@@ -453,20 +465,22 @@ def _select_units(model: Any, layers: Optional[Sequence[Union[str, int, Any]]]) 
             n = len(model.layers)
             if not -n <= int(item) < n:
                 raise ValueError(
-                    f"layers: index {item} out of range for a model with {n} layers (0..{n - 1})"
+                    f"layers: index {item} out of range for a model with {n} layers"
+                    f" (0..{n - 1})"
                 )
             layer = model.layers[int(item)]
         elif any(item is layer for layer in everything):
             layer = item
         else:
             raise ValueError(
-                f"layers: {item!r} is neither a layer name, an index into model.layers, nor a "
-                f"layer of model {model.name!r}"
+                f"layers: {item!r} is neither a layer name, an index into model.layers,"
+                f" nor a layer of model {model.name!r}"
             )
         found = [u for u in mw.units_within(layer) if _has_weights(u)]
         if not found:
             raise ValueError(
-                f"layers: layer {layer.name!r} ({type(layer).__name__}) has no kernel to re-draw"
+                f"layers: layer {layer.name!r} ({type(layer).__name__}) has no kernel"
+                " to re-draw"
             )
         chosen.extend(u for u in found if not any(u is c for c in chosen))
     order = {id(u): i for i, u in enumerate(mw.units(model))}
@@ -474,13 +488,15 @@ def _select_units(model: Any, layers: Optional[Sequence[Union[str, int, Any]]]) 
 
 
 def _is_numpy_initializer(fn: Any) -> bool:
-    """True for a function of :mod:`initcourse.initializers` (or a ``functools.partial`` of one)."""
+    """True for a function of :mod:`initcourse.initializers` (or a
+    ``functools.partial`` of one)."""
     base = fn.func if isinstance(fn, functools.partial) else fn
     return getattr(base, "__module__", None) == np_init.__name__
 
 
 def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> Any:
-    """A Keras initializer (or Keras-compatible callable) for one weight, seeded with ``seed``."""
+    """A Keras initializer (or Keras-compatible callable) for one weight, seeded with
+    ``seed``."""
     if isinstance(initializer, str):
         cls = _lookup(initializer)
         if cls is None:
@@ -492,7 +508,9 @@ def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> An
         return cls(seed=seed) if takes_seed else cls()
     if isinstance(initializer, keras.initializers.Initializer):
         config = initializer.get_config()
-        if "seed" in config:  # a fresh copy with this weight's seed: equal shapes, other draws
+        if (
+            "seed" in config
+        ):  # a fresh copy with this weight's seed: equal shapes, other draws
             return type(initializer).from_config({**config, "seed": seed})
         return initializer
     if _is_numpy_initializer(initializer):
@@ -504,7 +522,9 @@ def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> An
             if k not in ("rng", "dtype")
         }
         name = fn.__name__
-        if name in CUSTOM:  # use our serializable class, so that get_config tells the truth
+        if (
+            name in CUSTOM
+        ):  # use our serializable class, so that get_config tells the truth
             cls = CUSTOM[name]
             takes_seed = "seed" in inspect.signature(cls.__init__).parameters
             return cls(**bound, seed=seed) if takes_seed else cls(**bound)
@@ -520,29 +540,38 @@ def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> An
 
 
 def _set_initializer(layer: Any, attribute: Optional[str], init: Any) -> None:
-    """Set ``layer.<attribute>`` (so ``get_config`` describes the new weights) where it exists."""
+    """Set ``layer.<attribute>`` (so ``get_config`` describes the new weights) where
+    it exists."""
     if attribute and hasattr(layer, attribute):
         try:
             setattr(layer, attribute, init)
-        except AttributeError:  # a read-only property (e.g. delegated to a cell): nothing to do
+        except (
+            AttributeError
+        ):  # a read-only property (e.g. delegated to a cell): nothing to do
             pass
 
 
 class Reinitialized(list):
-    """What :func:`reinitialize` returns: the names of the layers whose weights were re-drawn
-    (a list, in model order), with the details.
+    """What :func:`reinitialize` returns: the names of the layers whose weights were
+    re-drawn (a list, in model order), with the details.
 
     Attributes
     ----------
     weights : list of dict
         One per weight written: ``layer``, ``weight`` (its path), ``shape``, ``role``
-        (``kernel``, ``recurrent_kernel``, ``embeddings``, ``bias``) and ``initializer``.
+        (``kernel``, ``recurrent_kernel``, ``embeddings``, ``bias``) and
+        ``initializer``.
     kept : list of dict
         Weights left as they were with ``unsupported="keep"`` (``layer``, ``weight``,
         ``shape``, ``reason``); empty otherwise.
     """
 
-    def __init__(self, names: list[str], weights: list[dict[str, Any]], kept: list[dict[str, Any]]):
+    def __init__(
+        self,
+        names: list[str],
+        weights: list[dict[str, Any]],
+        kept: list[dict[str, Any]],
+    ):
         super().__init__(names)
         self.weights = weights
         self.kept = kept
@@ -550,9 +579,12 @@ class Reinitialized(list):
     def format(self) -> str:
         """One line per weight written (and per weight kept)."""
         lines = [
-            f"{w['weight']} {w['shape']}: {w['role']} <- {w['initializer']}" for w in self.weights
+            f"{w['weight']} {w['shape']}: {w['role']} <- {w['initializer']}"
+            for w in self.weights
         ]
-        lines += [f"{k['weight']} {k['shape']}: kept ({k['reason']})" for k in self.kept]
+        lines += [
+            f"{k['weight']} {k['shape']}: kept ({k['reason']})" for k in self.kept
+        ]
         return "\n".join(lines)
 
 
@@ -577,32 +609,33 @@ def reinitialize(
     """Re-draw the weights of an already built Keras model, in place, all or nothing.
 
     Setting ``layer.kernel_initializer = ...`` on a built layer changes no weight (the
-    initializer only runs inside ``build``). This function draws new values and writes them
-    with ``variable.assign``; it also sets the layer's initializer attribute
-    (``kernel_initializer``, ``recurrent_initializer``, ...) so that ``layer.get_config()``
-    describes the new weights.
+    initializer only runs inside ``build``). This function draws new values and writes
+    them with ``variable.assign``; it also sets the layer's initializer attribute
+    (``kernel_initializer``, ``recurrent_initializer``, ...) so that
+    ``layer.get_config()`` describes the new weights.
 
     Every weight is reached, nested ones included (layers inside nested models, custom
-    layers, ``MultiHeadAttention``, ``Bidirectional``, ``TimeDistributed``, RNN cells), and
-    drawn by the rule Keras uses for its role, as if the layer had been built with
+    layers, ``MultiHeadAttention``, ``Bidirectional``, ``TimeDistributed``, RNN cells),
+    and drawn by the rule Keras uses for its role, as if the layer had been built with
     ``initializer``:
 
-    * kernels (Dense, EinsumDense, every convolution, the depthwise and pointwise kernels of
-      separable convolutions, the input kernel of LSTM/GRU/SimpleRNN cells) get
-      ``initializer``, called with the weight's shape exactly as Keras calls it in ``build``
-      (so the fans are Keras's);
+    * kernels (Dense, EinsumDense, every convolution, the depthwise and pointwise
+      kernels of separable convolutions, the input kernel of LSTM/GRU/SimpleRNN cells)
+      get ``initializer``, called with the weight's shape exactly as Keras calls it in
+      ``build`` (so the fans are Keras's);
     * recurrent kernels get ``recurrent`` (default: the layer's own
       ``recurrent_initializer``, ``orthogonal`` unless the model set another);
-    * embeddings get ``embeddings`` (default: the layer's own ``embeddings_initializer``,
-      Keras's ``uniform(-0.05, 0.05)`` unless the model set another);
+    * embeddings get ``embeddings`` (default: the layer's own
+      ``embeddings_initializer``, Keras's ``uniform(-0.05, 0.05)`` unless the model set
+      another);
     * biases get ``bias`` if given, else they are left alone; normalization parameters,
       LayerScale and other non-kernel weights are left alone.
 
-    Weights this function cannot serve (a custom layer's weight with a name Keras does not
-    use, so its role is unknown) are an error listing each one, or, with
-    ``unsupported="keep"``, left unchanged and listed in the result's ``kept``. Every new
-    value is drawn and checked before any weight is written, so an error changes nothing;
-    each error names the layer, the weight, its shape and what was expected.
+    Weights this function cannot serve (a custom layer's weight with a name Keras does
+    not use, so its role is unknown) are an error listing each one, or, with
+    ``unsupported="keep"``, left unchanged and listed in the result's ``kept``. Every
+    new value is drawn and checked before any weight is written, so an error changes
+    nothing; each error names the layer, the weight, its shape and what was expected.
 
     Parameters
     ----------
@@ -610,21 +643,23 @@ def reinitialize(
         A built model (Sequential, functional or subclassed).
     initializer : str, keras.initializers.Initializer or callable
         A name from :data:`NAMES`, a Keras initializer, a function of
-        :mod:`initcourse.initializers` (or a ``functools.partial`` of one; it becomes our
-        class for ``sparse``/``wavelet``/``delta_orthogonal``/``zero_hadamard`` and a
-        :class:`FromNumpy` otherwise, so the model still saves), or any callable
+        :mod:`initcourse.initializers` (or a ``functools.partial`` of one; it becomes
+        our class for ``sparse``/``wavelet``/``delta_orthogonal``/``zero_hadamard`` and
+        a :class:`FromNumpy` otherwise, so the model still saves), or any callable
         ``f(shape, dtype=None)`` (used as is; saving then depends on it).
     layers : list of str, int or layers, optional
-        ``None``: every layer with weights. Otherwise layer names (searched in nested models
-        and layers too), indices into ``model.layers`` or layer objects; a nested model or a
-        layer containing layers stands for all its layers.
+        ``None``: every layer with weights. Otherwise layer names (searched in nested
+        models and layers too), indices into ``model.layers`` or layer objects; a nested
+        model or a layer containing layers stands for all its layers.
     bias : same types as ``initializer``, optional
-        ``None`` leaves biases alone; otherwise biases of the chosen layers are re-drawn too.
+        ``None`` leaves biases alone; otherwise biases of the chosen layers are re-drawn
+        too.
     seed : int or None
-        Seeds the draws. Each weight gets its own seed derived from it (so two layers of the
-        same shape get different kernels) and the result is reproducible. ``None`` draws the
-        seeds from Python's :mod:`random`, like Keras (reproducible after
-        ``keras.utils.set_random_seed``). Replaces the seed of a seeded initializer instance.
+        Seeds the draws. Each weight gets its own seed derived from it (so two layers of
+        the same shape get different kernels) and the result is reproducible. ``None``
+        draws the seeds from Python's :mod:`random`, like Keras (reproducible after
+        ``keras.utils.set_random_seed``). Replaces the seed of a seeded initializer
+        instance.
     recurrent, embeddings : same types as ``initializer``, optional
         Initializers for recurrent kernels and embedding tables (see above).
     unsupported : {"raise", "keep"}
@@ -633,27 +668,35 @@ def reinitialize(
     Returns
     -------
     Reinitialized
-        A list of the names of the layers whose weights were re-drawn, in model order, with
-        ``.weights`` (every weight written, with its initializer) and ``.kept``.
+        A list of the names of the layers whose weights were re-drawn, in model order,
+        with ``.weights`` (every weight written, with its initializer) and ``.kept``.
 
     Raises
     ------
     TypeError
-        ``model`` is not a ``keras.Model``; an initializer of the wrong type; ``layers`` not
+        ``model`` is not a ``keras.Model``; an initializer of the wrong type; ``layers``
+        not
         a list.
     ValueError
-        The model is not built; an unknown initializer name or layer; an initializer that
-        cannot draw a weight's shape (e.g. ``delta_orthogonal`` for a Dense kernel); a
-        weight of unknown role with ``unsupported="raise"``. Nothing is changed.
+        The model is not built; an unknown initializer name or layer; an initializer
+        that cannot draw a weight's shape (e.g. ``delta_orthogonal`` for a Dense
+        kernel); a weight of unknown role with ``unsupported="raise"``. Nothing is
+        changed.
     """
     from initcourse import _modelwalk as mw
 
     _check_built(model)
     seed = _check_seed(seed)
     if unsupported not in ("raise", "keep"):
-        raise ValueError(f"unsupported: expected 'raise' or 'keep', got {unsupported!r}")
-    for value, what in ((initializer, "initializer"), (bias, "bias"), (recurrent, "recurrent"),
-                        (embeddings, "embeddings")):
+        raise ValueError(
+            f"unsupported: expected 'raise' or 'keep', got {unsupported!r}"
+        )
+    for value, what in (
+        (initializer, "initializer"),
+        (bias, "bias"),
+        (recurrent, "recurrent"),
+        (embeddings, "embeddings"),
+    ):
         if value is not None:
             _resolve(value, 0, what)  # type and name errors before anything else
     chosen = _select_units(model, layers)
@@ -661,8 +704,12 @@ def reinitialize(
         raise ValueError(f"model: {model.name!r} has no layer with a kernel to re-draw")
     infos = mw.weight_inventory(model, chosen)
     base = seed if seed is not None else _default_seed()
-    kernel_units = [u for u in chosen if any(i.unit is u and i.role == "kernel" for i in infos)]
-    seeds = np.random.default_rng(base).integers(1, 2**31 - 1, size=(len(kernel_units), 2))
+    kernel_units = [
+        u for u in chosen if any(i.unit is u and i.role == "kernel" for i in infos)
+    ]
+    seeds = np.random.default_rng(base).integers(
+        1, 2**31 - 1, size=(len(kernel_units), 2)
+    )
     first_seed = {id(u): (int(a), int(b)) for u, (a, b) in zip(kernel_units, seeds)}
     extra = np.random.default_rng([base, 7])
     names = mw.display_names(chosen, model)
@@ -673,38 +720,60 @@ def reinitialize(
     for info in infos:
         spec: Any
         if problems and info.role != "unknown":
-            continue  # a draw failed: stop drawing (nothing is written), still list unknowns
+            continue  # a draw failed: stop drawing (nothing is written); list unknowns
         if info.role == "kernel":
             spec = initializer
         elif info.role == "recurrent_kernel":
-            spec = recurrent if recurrent is not None else getattr(info.layer, info.init_attribute, "orthogonal")
+            spec = (
+                recurrent
+                if recurrent is not None
+                else getattr(info.layer, info.init_attribute, "orthogonal")
+            )
         elif info.role == "embeddings":
-            spec = embeddings if embeddings is not None else getattr(info.layer, info.init_attribute, "uniform")
+            spec = (
+                embeddings
+                if embeddings is not None
+                else getattr(info.layer, info.init_attribute, "uniform")
+            )
         elif info.role == "bias" and bias is not None:
             spec = bias
         elif info.role == "unknown":
             reason = (
-                f"a weight of the custom layer {type(info.layer).__name__} with a name Keras "
-                "does not use (kernel, recurrent_kernel, embeddings, bias), so its role and "
-                "fans are unknown"
+                f"a weight of the custom layer {type(info.layer).__name__} with a name"
+                " Keras does not use (kernel, recurrent_kernel, embeddings, bias), so"
+                " its role and fans are unknown"
             )
             if unsupported == "raise":
                 problems.append(f"{info.where()}: {reason}")
             else:
-                kept.append({"layer": names.get(id(info.unit), info.unit.name), "weight": info.path,
-                             "shape": info.shape, "reason": reason})
+                kept.append(
+                    {
+                        "layer": names.get(id(info.unit), info.unit.name),
+                        "weight": info.path,
+                        "shape": info.shape,
+                        "reason": reason,
+                    }
+                )
             continue
         else:
             continue
         slot = 0 if info.role == "kernel" else 1
         key = (id(info.unit), "kernel" if slot == 0 else "bias")
-        if id(info.unit) in first_seed and info.role in ("kernel", "bias") and key not in used_first:
+        if (
+            id(info.unit) in first_seed
+            and info.role in ("kernel", "bias")
+            and key not in used_first
+        ):
             used_first.add(key)
             weight_seed = first_seed[id(info.unit)][slot]
         else:
             weight_seed = int(extra.integers(1, 2**31 - 1))
-        what = {"kernel": "initializer", "recurrent_kernel": "recurrent", "embeddings": "embeddings",
-                "bias": "bias"}[info.role]
+        what = {
+            "kernel": "initializer",
+            "recurrent_kernel": "recurrent",
+            "embeddings": "embeddings",
+            "bias": "bias",
+        }[info.role]
         try:
             init = _resolve(spec, weight_seed, what)
             value = init(info.shape, dtype=info.variable.dtype)
@@ -714,8 +783,8 @@ def reinitialize(
         except Exception as err:  # noqa: BLE001 - reported with the weight it concerns
             label = spec if isinstance(spec, str) else type(spec).__name__
             problems.append(
-                f"{info.where()} ({info.role}): {what} {label!r} cannot draw it, expected an "
-                f"array of shape {info.shape}: {type(err).__name__}: {err}"
+                f"{info.where()} ({info.role}): {what} {label!r} cannot draw it,"
+                f" expected an array of shape {info.shape}: {type(err).__name__}: {err}"
             )
             continue
         plan.append((info, init, value))
@@ -723,11 +792,16 @@ def reinitialize(
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         drawn = any("cannot draw" in p for p in problems)
         raise ValueError(
-            f"reinitialize: nothing was changed; {len(problems)} weight(s) cannot be served: "
-            + "; ".join(problems[:5]) + more
+            f"reinitialize: nothing was changed; {len(problems)} weight(s) cannot be"
+            " served: "
+            + "; ".join(problems[:5])
+            + more
             + (" (drawing stopped at the first weight that failed)" if drawn else "")
-            + ('. Pass unsupported="keep" to leave weights of unknown role as they are'
-               if any("role and fans are unknown" in p for p in problems) else "")
+            + (
+                '. Pass unsupported="keep" to leave weights of unknown role as they are'
+                if any("role and fans are unknown" in p for p in problems)
+                else ""
+            )
         )
     saved = mw.snapshot([info.variable for info, _, _ in plan])
     try:
@@ -739,11 +813,20 @@ def reinitialize(
     for info, init, _ in plan:
         _set_initializer(info.layer, info.init_attribute, init)
     written = [
-        {"layer": names.get(id(info.unit), info.unit.name), "weight": info.path,
-         "shape": info.shape, "role": info.role, "initializer": _describe_init(init)}
+        {
+            "layer": names.get(id(info.unit), info.unit.name),
+            "weight": info.path,
+            "shape": info.shape,
+            "role": info.role,
+            "initializer": _describe_init(init),
+        }
         for info, init, _ in plan
     ]
-    changed = [names.get(id(u), u.name) for u in chosen if any(info.unit is u for info, _, _ in plan)]
+    changed = [
+        names.get(id(u), u.name)
+        for u in chosen
+        if any(info.unit is u for info, _, _ in plan)
+    ]
     if kept:
         import warnings
 

@@ -1,20 +1,23 @@
-"""Training-time diagnostics: a Keras callback that watches each layer while the model trains.
+"""Training-time diagnostics: a Keras callback that watches each layer while the model
+trains.
 
-:func:`initcourse.diagnostics.layer_stats` checks a model at step 0. :class:`InitMonitor`
-repeats that check during ``model.fit``, every ``every`` steps (or once per epoch), and adds
-what only training shows, the size of each update:
+:func:`initcourse.diagnostics.layer_stats` checks a model at step 0.
+:class:`InitMonitor` repeats that check during ``model.fit``, every ``every`` steps (or
+once per epoch), and adds what only training shows, the size of each update:
 
 * the std of each layer's output and the norm of its kernel's gradient
-  :math:`\\lVert\\nabla_W L\\rVert`, on a fixed probe batch (one forward and one backward
-  pass, with :func:`~initcourse.diagnostics.layer_stats`; the model's weights, moving
-  statistics and random state are left as they were);
-* the update-to-weight ratio :math:`\\lVert W_{t+1} - W_t\\rVert / \\lVert W_t\\rVert` of each
-  kernel over the optimizer step that follows. Karpathy's rule of thumb (CS231n notes,
-  <https://cs231n.github.io/neural-networks-3/>) puts a healthy value around
-  :math:`10^{-3}`: much smaller and the layer is frozen, much larger and it is thrashing.
+  :math:`\\lVert\\nabla_W L\\rVert`, on a fixed probe batch (one forward and one
+  backward pass, with :func:`~initcourse.diagnostics.layer_stats`; the model's weights,
+  moving statistics and random state are left as they were);
+* the update-to-weight ratio :math:`\\lVert W_{t+1} - W_t\\rVert / \\lVert W_t\\rVert`
+  of each kernel over the optimizer step that follows. Karpathy's rule of thumb (CS231n
+  notes, <https://cs231n.github.io/neural-networks-3/>) puts a healthy value around
+  :math:`10^{-3}`: much smaller and the layer is frozen, much larger and it is
+  thrashing.
 
 :meth:`InitMonitor.plot` draws the three quantities against the step, one line per layer
-(colour: depth); :meth:`InitMonitor.labels` and :meth:`InitMonitor.summary` turn the update
+(colour: depth); :meth:`InitMonitor.labels` and :meth:`InitMonitor.summary` turn the
+update
 ratios into words. Keras/TensorFlow are imported on use.
 """
 
@@ -40,18 +43,19 @@ def _callback_base() -> type:
 
 
 class InitMonitor(_callback_base()):  # type: ignore[misc]
-    """Record per-layer activation scale, gradient scale and update-to-weight ratio during ``fit``.
+    """Record per-layer activation scale, gradient scale and update-to-weight ratio
+    during ``fit``.
 
     Parameters
     ----------
     x, y : probe batch
-        A fixed batch (as for :func:`~initcourse.diagnostics.layer_stats`: an array, a list,
-        a tuple or a dict; ``y`` optional) on which activations and gradients are measured
-        at every recorded step. Keep it small (e.g. 64-256 examples): each record costs one
-        forward and one backward pass on it.
+        A fixed batch (as for :func:`~initcourse.diagnostics.layer_stats`: an array, a
+        list, a tuple or a dict; ``y`` optional) on which activations and gradients are
+        measured at every recorded step. Keep it small (e.g. 64-256 examples): each
+        record costs one forward and one backward pass on it.
     every : int or "epoch"
-        Record at step 0 and every ``every`` optimizer steps (counted across epochs), or at
-        the first step of every epoch.
+        Record at step 0 and every ``every`` optimizer steps (counted across epochs), or
+        at the first step of every epoch.
     loss, training, outputs
         Passed to :func:`~initcourse.diagnostics.layer_stats` (by default the model's
         compiled loss when ``y`` is given, training mode).
@@ -65,7 +69,8 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         Layers with a kernel, input to output (rows of ``layer_stats`` with a kernel).
     act_std, grad_norm, grad_ratio, update_ratio : dict of str -> list of float
         Per layer, one value per record: output std, kernel-gradient norm and
-        gradient/weight ratio on the probe batch, and ``||W_{t+1} - W_t|| / ||W_t||`` of the
+        gradient/weight ratio on the probe batch, and ``||W_{t+1} - W_t|| / ||W_t||`` of
+        the
         optimizer step taken right after the record (NaN when no step followed).
     loss : list of float
         The training loss Keras logged for that step (NaN if none).
@@ -83,7 +88,9 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
     ) -> None:
         super().__init__()
         if every != "epoch" and (
-            isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1
+            isinstance(every, bool)
+            or not isinstance(every, numbers.Integral)
+            or every < 1
         ):
             raise ValueError(f"every: expected an int >= 1 or 'epoch', got {every!r}")
         if not isinstance(training, bool):
@@ -129,13 +136,17 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
             return self._epoch_start
         return self._step % int(self.every) == 0
 
-    def on_train_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+    def on_train_batch_begin(
+        self, batch: int, logs: Optional[dict[str, Any]] = None
+    ) -> None:
         if self._due():
             self._record()
             self._before = {path: v.value + 0 for path, v in self._weights.items()}
         self._epoch_start = False
 
-    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
+    def on_train_batch_end(
+        self, batch: int, logs: Optional[dict[str, Any]] = None
+    ) -> None:
         if self._before is not None:
             import tensorflow as tf
 
@@ -156,22 +167,36 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         from initcourse.diagnostics import layer_stats
 
         stats = layer_stats(
-            self.model, self.x, self.y, loss=self.loss_spec, training=self.training, outputs=self.outputs
+            self.model,
+            self.x,
+            self.y,
+            loss=self.loss_spec,
+            training=self.training,
+            outputs=self.outputs,
         )
-        rows = [r for r in stats.rows if r.get("weight_role") in ("kernel", "embeddings")]
+        rows = [
+            r for r in stats.rows if r.get("weight_role") in ("kernel", "embeddings")
+        ]
         if not self.layers:
             self.layers = [r["layer"] for r in rows]
             self._paths = [r["weight"] for r in rows]
             by_path = {str(getattr(v, "path", v.name)): v for v in self.model.weights}
             self._weights = {p: by_path[p] for p in dict.fromkeys(self._paths)}
             for name in self.layers:
-                for store in (self.act_std, self.grad_norm, self.grad_ratio, self.update_ratio):
+                for store in (
+                    self.act_std,
+                    self.grad_norm,
+                    self.grad_ratio,
+                    self.update_ratio,
+                ):
                     store[name] = []
         by_name = {r["layer"]: r for r in rows}
         for name in self.layers:
             row = by_name.get(name, {})
             self.act_std[name].append(float(row.get("out_std", math.nan)))
-            self.grad_norm[name].append(float(row.get("grad_norm") or 0.0) if row else math.nan)
+            self.grad_norm[name].append(
+                float(row.get("grad_norm") or 0.0) if row else math.nan
+            )
             ratio = row.get("grad_weight_ratio")
             self.grad_ratio[name].append(math.nan if ratio is None else float(ratio))
             self.update_ratio[name].append(math.nan)
@@ -184,11 +209,13 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
     def _check_recorded(self) -> None:
         if not self.steps:
             raise ValueError(
-                "InitMonitor: nothing recorded yet; pass it to model.fit(..., callbacks=[monitor])"
+                "InitMonitor: nothing recorded yet; pass it to model.fit(...,"
+                " callbacks=[monitor])"
             )
 
     def median_update_ratio(self) -> dict[str, float]:
-        """Per layer, the median update-to-weight ratio over the recorded steps (NaN if none)."""
+        """Per layer, the median update-to-weight ratio over the recorded steps (NaN if
+        none)."""
         self._check_recorded()
         out = {}
         for name in self.layers:
@@ -204,7 +231,9 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         The defaults sit two decades either side of the :math:`10^{-3}` rule of thumb.
         """
         if not 0 < low < high:
-            raise ValueError(f"low, high: expected 0 < low < high, got low={low!r}, high={high!r}")
+            raise ValueError(
+                f"low, high: expected 0 < low < high, got low={low!r}, high={high!r}"
+            )
         out = {}
         for name, value in self.median_update_ratio().items():
             if not math.isfinite(value):
@@ -218,15 +247,16 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         return out
 
     def summary(self, *, low: float = 1e-5, high: float = 1e-1) -> str:
-        """Counts of layers per label and the layers that are not ``ok`` (no raw numbers)."""
+        """Counts of layers per label and the layers that are not ``ok`` (no raw
+        numbers)."""
         labels = self.labels(low=low, high=high)
         counts: dict[str, list[str]] = {}
         for name, label in labels.items():
             counts.setdefault(label, []).append(name)
         parts = [f"{len(v)} {k}" for k, v in sorted(counts.items())]
         lines = [
-            f"{len(self.steps)} records over {self.steps[-1] + 1} steps; update/weight ratio "
-            f"per layer (median): {', '.join(parts)}"
+            f"{len(self.steps)} records over {self.steps[-1] + 1} steps; update/weight"
+            f" ratio per layer (median): {', '.join(parts)}"
         ]
         for label in ("frozen", "too large", "not updated"):
             if label in counts:
@@ -236,12 +266,13 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         return "\n".join(lines)
 
     def plot(self, axes: Optional[Sequence[Any]] = None, *, target: bool = True) -> Any:
-        """Activation std, kernel-gradient norm and update/weight ratio against the step.
+        """Activation std, kernel-gradient norm and update/weight ratio against the
+        step.
 
-        One line per layer, coloured from the input (dark) to the output (light) layer; log
-        scales; a dashed line at the :math:`10^{-3}` rule of thumb on the third panel when
-        ``target``. ``axes``: three matplotlib Axes, or None for a new figure. Returns the
-        axes (no titles, no ``plt.show()``).
+        One line per layer, coloured from the input (dark) to the output (light) layer;
+        log scales; a dashed line at the :math:`10^{-3}` rule of thumb on the third
+        panel when ``target``. ``axes``: three matplotlib Axes, or None for a new
+        figure. Returns the axes (no titles, no ``plt.show()``).
         """
         import matplotlib.pyplot as plt
 

@@ -1,8 +1,10 @@
-"""Small models of the kinds practitioners have, for the tests of diagnostics, lsuv, reinitialize.
+"""Small models of the kinds practitioners have, for the tests of diagnostics, lsuv,
+reinitialize.
 
-Each builder returns ``(model, x)``: a built model with Keras's default initializers (or the
-pattern its name says) and a batch. Sizes are tiny so that the default test run stays fast;
-``keras.applications`` models are built with ``weights=None`` at 32x32 (64x64 for ResNet50).
+Each builder returns ``(model, x)``: a built model with Keras's default initializers (or
+the pattern its name says) and a batch. Sizes are tiny so that the default test run
+stays fast; ``keras.applications`` models are built with ``weights=None`` at 32x32
+(64x64 for ResNet50).
 """
 
 from __future__ import annotations
@@ -18,13 +20,20 @@ RNG_SEED = 0
 
 
 def pixels(n: int = 8, size: int = 32, channels: int = 3) -> np.ndarray:
-    """Raw pixels in [0, 255], as a practitioner's image batch looks before preprocessing."""
-    return np.random.default_rng(RNG_SEED).uniform(0, 255, (n, size, size, channels)).astype("float32")
+    """Raw pixels in [0, 255], as a practitioner's image batch looks before
+    preprocessing."""
+    return (
+        np.random.default_rng(RNG_SEED)
+        .uniform(0, 255, (n, size, size, channels))
+        .astype("float32")
+    )
 
 
 def application(name: str, size: int = 32, **kwargs):
     keras.utils.set_random_seed(RNG_SEED)
-    model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3), **kwargs)
+    model = getattr(keras.applications, name)(
+        weights=None, input_shape=(size, size, 3), **kwargs
+    )
     return model, pixels(size=size)
 
 
@@ -33,8 +42,12 @@ def text_rnn():
     keras.utils.set_random_seed(RNG_SEED)
     inp = keras.Input((12,), dtype="int32")
     h = keras.layers.Embedding(200, 16, name="embed")(inp)
-    h = keras.layers.Bidirectional(keras.layers.LSTM(8, return_sequences=True), name="bilstm")(h)
-    h = keras.layers.TimeDistributed(keras.layers.Dense(8, activation="relu"), name="td")(h)
+    h = keras.layers.Bidirectional(
+        keras.layers.LSTM(8, return_sequences=True), name="bilstm"
+    )(h)
+    h = keras.layers.TimeDistributed(
+        keras.layers.Dense(8, activation="relu"), name="td"
+    )(h)
     h = keras.layers.GRU(8, name="gru")(h)
     out = keras.layers.Dense(4, activation="softmax", name="probs")(h)
     x = np.random.default_rng(RNG_SEED).integers(0, 200, (16, 12))
@@ -42,16 +55,21 @@ def text_rnn():
 
 
 def transformer(depth: int = 2, width: int = 32):
-    """A Transformer encoder: Embedding, MultiHeadAttention, residual Add, LayerNormalization."""
+    """A Transformer encoder: Embedding, MultiHeadAttention, residual Add,
+    LayerNormalization."""
     keras.utils.set_random_seed(RNG_SEED)
     inp = keras.Input((10,), dtype="int32")
     h = keras.layers.Embedding(100, width, name="tokens")(inp)
     for i in range(depth):
         a = keras.layers.MultiHeadAttention(2, width // 2, name=f"mha_{i}")(h, h)
-        h = keras.layers.LayerNormalization(name=f"ln_a_{i}")(keras.layers.Add()([h, a]))
+        h = keras.layers.LayerNormalization(name=f"ln_a_{i}")(
+            keras.layers.Add()([h, a])
+        )
         f = keras.layers.Dense(2 * width, activation="gelu", name=f"ff_in_{i}")(h)
         f = keras.layers.Dense(width, name=f"ff_out_{i}")(f)
-        h = keras.layers.LayerNormalization(name=f"ln_f_{i}")(keras.layers.Add()([h, f]))
+        h = keras.layers.LayerNormalization(name=f"ln_f_{i}")(
+            keras.layers.Add()([h, f])
+        )
     h = keras.layers.GlobalAveragePooling1D()(h)
     out = keras.layers.Dense(3, name="logits")(h)
     x = np.random.default_rng(RNG_SEED).integers(0, 100, (8, 10))
@@ -59,12 +77,15 @@ def transformer(depth: int = 2, width: int = 32):
 
 
 def conv_zoo():
-    """SeparableConv2D, DepthwiseConv2D, Conv2DTranspose, Conv1D and Conv3D on three inputs."""
+    """SeparableConv2D, DepthwiseConv2D, Conv2DTranspose, Conv1D and Conv3D on three
+    inputs."""
     keras.utils.set_random_seed(RNG_SEED)
     i2 = keras.Input((12, 12, 3), name="image")
     h = keras.layers.SeparableConv2D(8, 3, activation="relu", name="sep")(i2)
     h = keras.layers.DepthwiseConv2D(3, activation="relu", name="depthwise")(h)
-    h = keras.layers.Conv2DTranspose(4, 3, strides=2, activation="relu", name="transpose")(h)
+    h = keras.layers.Conv2DTranspose(
+        4, 3, strides=2, activation="relu", name="transpose"
+    )(h)
     h = keras.layers.GlobalAveragePooling2D()(h)
     i1 = keras.Input((20, 3), name="series")
     g = keras.layers.Conv1D(6, 3, activation="tanh", name="conv1d")(i1)
@@ -87,8 +108,12 @@ class Block(keras.layers.Layer):
 
     def __init__(self, width: int, zero_last: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.inner = keras.layers.Dense(width, activation="relu", kernel_initializer="he_normal")
-        self.outer = keras.layers.Dense(width, kernel_initializer="zeros" if zero_last else "glorot_uniform")
+        self.inner = keras.layers.Dense(
+            width, activation="relu", kernel_initializer="he_normal"
+        )
+        self.outer = keras.layers.Dense(
+            width, kernel_initializer="zeros" if zero_last else "glorot_uniform"
+        )
 
     def call(self, x):
         return x + self.outer(self.inner(x))
@@ -129,7 +154,8 @@ def subclassed(zero_last: bool = False):
 
 
 def shared_two_in_two_out():
-    """One Dense layer applied to two inputs; a regression and a softmax output (dict in/out)."""
+    """One Dense layer applied to two inputs; a regression and a softmax output (dict
+    in/out)."""
     keras.utils.set_random_seed(RNG_SEED)
     a = keras.Input((6,), name="left")
     b = keras.Input((6,), name="right")
@@ -137,7 +163,9 @@ def shared_two_in_two_out():
     ha, hb = shared(a), shared(b)
     sim = keras.layers.Dense(1, name="sim")(keras.layers.Concatenate()([ha, hb]))
     cls = keras.layers.Dense(3, activation="softmax", name="cls")(hb)
-    model = keras.Model({"left": a, "right": b}, {"sim": sim, "cls": cls}, name="siamese")
+    model = keras.Model(
+        {"left": a, "right": b}, {"sim": sim, "cls": cls}, name="siamese"
+    )
     rng = np.random.default_rng(RNG_SEED)
     x = {
         "left": rng.standard_normal((16, 6)).astype("float32"),
@@ -147,20 +175,31 @@ def shared_two_in_two_out():
 
 
 def mixed_precision_classifier(classes: int = 1000):
-    """A float16-compute CNN with a 1000-class softmax head (as keras.applications builds it)."""
+    """A float16-compute CNN with a 1000-class softmax head (as keras.applications
+    builds it)."""
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         keras.utils.set_random_seed(RNG_SEED)
         inp = keras.Input((16, 16, 3))
-        h = keras.layers.Conv2D(8, 3, activation="relu", kernel_initializer="he_normal")(inp)
+        h = keras.layers.Conv2D(
+            8, 3, activation="relu", kernel_initializer="he_normal"
+        )(inp)
         h = keras.layers.BatchNormalization()(h)
-        h = keras.layers.Conv2D(8, 3, activation="relu", kernel_initializer="he_normal")(h)
+        h = keras.layers.Conv2D(
+            8, 3, activation="relu", kernel_initializer="he_normal"
+        )(h)
         h = keras.layers.GlobalAveragePooling2D()(h)
-        out = keras.layers.Dense(classes, activation="softmax", dtype="float32", name="probs")(h)
+        out = keras.layers.Dense(
+            classes, activation="softmax", dtype="float32", name="probs"
+        )(h)
         model = keras.Model(inp, out, name="mixed")
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    x = np.random.default_rng(RNG_SEED).standard_normal((8, 16, 16, 3)).astype("float32")
+    x = (
+        np.random.default_rng(RNG_SEED)
+        .standard_normal((8, 16, 16, 3))
+        .astype("float32")
+    )
     return model, x
 
 

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _save(tmp_path, init, name="m.keras"):
     keras.utils.set_random_seed(0)
     layers = [keras.Input((16,))] + [
-        keras.layers.Dense(16, activation="relu", kernel_initializer=init) for _ in range(6)
+        keras.layers.Dense(16, activation="relu", kernel_initializer=init)
+        for _ in range(6)
     ]
     model = keras.Sequential(layers + [keras.layers.Dense(3)])
     path = tmp_path / name
@@ -49,7 +50,11 @@ def test_inputs_from_npz_and_plot(tmp_path, capsys):
     path = _save(tmp_path, "he_normal")
     batch = tmp_path / "batch.npz"
     rng = np.random.default_rng(0)
-    np.savez(batch, x=rng.standard_normal((32, 16)).astype("float32"), y=rng.integers(0, 3, 32))
+    np.savez(
+        batch,
+        x=rng.standard_normal((32, 16)).astype("float32"),
+        y=rng.integers(0, 3, 32),
+    )
     plot = tmp_path / "check.png"
     assert main([path, "--inputs", str(batch), "--save-plot", str(plot)]) == 0
     out = capsys.readouterr().out
@@ -61,7 +66,10 @@ def test_model_shape_is_used_when_known_and_errors_exit_2(tmp_path, capsys):
     path = _save(tmp_path, "he_normal")
     assert main([path]) == 0  # (None, 16): the shape is known
     assert main([path, "--input-shape", "15"]) == 2
-    assert "x: the batch has shape (8, 15), but the model expects (None, 16)" in capsys.readouterr().err
+    assert (
+        "x: the batch has shape (8, 15), but the model expects (None, 16)"
+        in capsys.readouterr().err
+    )
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path / "missing.keras")])
     assert exit_info.value.code == 2
@@ -82,8 +90,19 @@ def test_token_ids_are_drawn_below_the_vocabulary(tmp_path, capsys):
 def test_module_runs_as_a_command(tmp_path):
     path = _save(tmp_path, keras.initializers.RandomNormal(stddev=0.01))
     proc = subprocess.run(
-        [sys.executable, "-m", "initcourse.check", path, "--input-shape", "16", "--fail-on-finding"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "initcourse.check",
+            path,
+            "--input-shape",
+            "16",
+            "--fail-on-finding",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     assert proc.returncode == 1, proc.stderr

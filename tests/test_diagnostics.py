@@ -1,4 +1,5 @@
-"""Tests of initcourse.diagnostics.layer_stats on models whose statistics are known exactly."""
+"""Tests of initcourse.diagnostics.layer_stats on models whose statistics are known
+exactly."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ X = RNG.standard_normal((256, 16)).astype(np.float32)
 def _mlp(depth, activation, kernel, bias="zeros", width=16, out=4):
     layers = [keras.Input((16,))]
     layers += [
-        keras.layers.Dense(width, activation=activation, kernel_initializer=kernel, bias_initializer=bias)
+        keras.layers.Dense(
+            width,
+            activation=activation,
+            kernel_initializer=kernel,
+            bias_initializer=bias,
+        )
         for _ in range(depth)
     ]
     layers.append(keras.layers.Dense(out, kernel_initializer=kernel, name="top"))
@@ -32,10 +38,13 @@ def test_identity_linear_net_keeps_std_exactly():
     stats = diagnostics.layer_stats(model, X)
     assert len(stats.rows) == 6
     for row in stats.rows:
-        assert row["out_std"] == pytest.approx(float(X.astype(np.float64).std()), rel=1e-6)
+        assert row["out_std"] == pytest.approx(
+            float(X.astype(np.float64).std()), rel=1e-6
+        )
         assert row["kernel_std"] == pytest.approx(np.sqrt(1 / 16 - 1 / 256))
         assert row["saturated"] is None and row["dead"] is None
-    # surrogate loss 0.5 * mean(f(x)^2) with f(x) = x: dL/dW_l = x^T x / (n d) for every layer
+    # surrogate loss 0.5 * mean(f(x)^2) with f(x) = x: dL/dW_l = x^T x / (n d) for every
+    # layer
     expected = np.linalg.norm(X.astype(np.float64).T @ X / X.size)
     for row in stats.rows:
         assert row["grad_norm"] == pytest.approx(expected, rel=1e-4)
@@ -75,13 +84,20 @@ def test_huge_tanh_weights_saturate():
 
 
 def _tanh_net(weight_std, bias_std, depth=12):
-    kernel = keras.initializers.RandomNormal(stddev=weight_std / 4, seed=0)  # sigma_w / sqrt(fan_in=16)
-    bias = keras.initializers.RandomNormal(stddev=bias_std, seed=1) if bias_std else "zeros"
+    kernel = keras.initializers.RandomNormal(
+        stddev=weight_std / 4, seed=0
+    )  # sigma_w / sqrt(fan_in=16)
+    bias = (
+        keras.initializers.RandomNormal(stddev=bias_std, seed=1)
+        if bias_std
+        else "zeros"
+    )
     return _mlp(depth, "tanh", kernel, bias=bias)
 
 
 def test_ordered_and_chaotic_tanh_gradients():
-    # ordered phase (Poole et al. 2016, Schoenholz et al. 2017): sigma_w^2 = 0.25 < 1, gradients
+    # ordered phase (Poole et al. 2016, Schoenholz et al. 2017): sigma_w^2 = 0.25 < 1,
+    # gradients
     # shrink by chi_1 <= sigma_w^2 per layer going down
     ordered = diagnostics.layer_stats(_tanh_net(0.5, 0.5), X)
     ratios = [r["grad_weight_ratio"] for r in ordered.rows]
@@ -90,24 +106,36 @@ def test_ordered_and_chaotic_tanh_gradients():
     assert any("vanishing gradients" in w for w in ordered.warnings())
     # chaotic phase: sigma_w = 10, gradients grow going down
     chaotic = diagnostics.layer_stats(_tanh_net(10.0, 0.0), X)
-    assert chaotic.rows[0]["grad_weight_ratio"] > 100 * chaotic.rows[-1]["grad_weight_ratio"]
+    assert (
+        chaotic.rows[0]["grad_weight_ratio"]
+        > 100 * chaotic.rows[-1]["grad_weight_ratio"]
+    )
     assert any("exploding gradients" in w for w in chaotic.warnings(ratio_spread=100))
     # critical initialization (sigma_w = 1, zero bias): no finding
     assert diagnostics.layer_stats(_tanh_net(1.0, 0.0), X).warnings() == []
 
 
 def test_he_versus_tiny_init():
-    he = diagnostics.layer_stats(_mlp(8, "relu", keras.initializers.HeNormal(seed=1)), X)
-    tiny = diagnostics.layer_stats(_mlp(8, "relu", keras.initializers.RandomNormal(stddev=0.01, seed=1)), X)
+    he = diagnostics.layer_stats(
+        _mlp(8, "relu", keras.initializers.HeNormal(seed=1)), X
+    )
+    tiny = diagnostics.layer_stats(
+        _mlp(8, "relu", keras.initializers.RandomNormal(stddev=0.01, seed=1)), X
+    )
     he_std = [r["out_std"] for r in he.rows[:-1]]
     tiny_std = [r["out_std"] for r in tiny.rows[:-1]]
     assert 0.2 < he_std[-1] < 5 and tiny_std[-1] < 1e-8
-    # tiny weights: every gradient is a product of tiny factors, far below He's in every layer
+    # tiny weights: every gradient is a product of tiny factors, far below He's in every
+    # layer
     for r_he, r_tiny in zip(he.rows, tiny.rows):
         assert 1e-3 < r_he["grad_weight_ratio"] < 10
         assert r_tiny["grad_weight_ratio"] < 1e-6 * r_he["grad_weight_ratio"]
     found = " ".join(tiny.warnings())
-    assert "signal vanishing" in found and "he_normal" in found and "negligible in every layer" in found
+    assert (
+        "signal vanishing" in found
+        and "he_normal" in found
+        and "negligible in every layer" in found
+    )
     assert he.warnings() == []
 
 
@@ -118,13 +146,17 @@ def test_labels_pick_cross_entropy_and_loss_override():
     assert stats.loss_name.startswith("sparse_categorical_crossentropy")
     mse = diagnostics.layer_stats(model, X, RNG.standard_normal((256, 4)))
     assert mse.loss_name == "mean_squared_error"
-    custom = diagnostics.layer_stats(model, X, np.zeros((256, 4)), loss="mean_absolute_error")
+    custom = diagnostics.layer_stats(
+        model, X, np.zeros((256, 4)), loss="mean_absolute_error"
+    )
     assert "absolute" in custom.loss_name
     assert stats.rows[0]["grad_norm"] != mse.rows[0]["grad_norm"]
 
 
 def test_nested_functional_model_and_activation_layers():
-    inner = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, name="inner_dense")], name="inner")
+    inner = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(8, name="inner_dense")], name="inner"
+    )
     inp = keras.Input((16,))
     h = keras.layers.Dense(8, name="first")(inp)
     h = keras.layers.Activation("tanh", name="act")(h)
@@ -134,7 +166,11 @@ def test_nested_functional_model_and_activation_layers():
     stats = diagnostics.layer_stats(keras.Model(inp, out), X)
     assert [r["layer"] for r in stats.rows] == ["first", "act", "inner_dense", "last"]
     act = stats.rows[1]
-    assert act["activation"] == "tanh" and act["kernel_std"] is None and act["saturated"] is not None
+    assert (
+        act["activation"] == "tanh"
+        and act["kernel_std"] is None
+        and act["saturated"] is not None
+    )
     assert all(r["grad_norm"] > 0 for r in stats.rows if r["kernel_std"] is not None)
 
 
@@ -154,24 +190,37 @@ def test_plot_returns_two_log_axes():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    stats = diagnostics.layer_stats(_mlp(3, "relu", keras.initializers.HeNormal(seed=0)), X)
+    stats = diagnostics.layer_stats(
+        _mlp(3, "relu", keras.initializers.HeNormal(seed=0)), X
+    )
     axes = stats.plot()
     assert len(axes) == 2 and all(ax.get_yscale() == "log" for ax in axes)
     assert axes[0].get_title() == ""
-    np.testing.assert_allclose(axes[0].lines[0].get_ydata(), [r["out_std"] for r in stats.rows])
+    np.testing.assert_allclose(
+        axes[0].lines[0].get_ydata(), [r["out_std"] for r in stats.rows]
+    )
     plt.close("all")
 
 
 def test_unbuilt_sequential_is_built_on_x():
-    # a Sequential without keras.Input gets its weights on its first call: layer_stats builds it on x
-    model = keras.Sequential([keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(4, name="top")])
+    # a Sequential without keras.Input gets its weights on its first call: layer_stats
+    # builds it on x
+    model = keras.Sequential(
+        [keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(4, name="top")]
+    )
     assert not model.built
     stats = diagnostics.layer_stats(model, X)
-    assert model.built and [r["layer"] for r in stats.rows] == [layer.name for layer in model.layers]
-    first = np.tanh(X @ np.asarray(model.layers[0].kernel) + np.asarray(model.layers[0].bias))
+    assert model.built and [r["layer"] for r in stats.rows] == [
+        layer.name for layer in model.layers
+    ]
+    first = np.tanh(
+        X @ np.asarray(model.layers[0].kernel) + np.asarray(model.layers[0].bias)
+    )
     assert stats.rows[0]["out_std"] == pytest.approx(float(first.std()), rel=1e-4)
     with pytest.raises(ValueError, match=r"x: .*not built"):
-        conv = keras.Sequential([keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)])
+        conv = keras.Sequential(
+            [keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)]
+        )
         diagnostics.layer_stats(conv, X)
 
 
@@ -187,14 +236,19 @@ def test_bad_input():
         diagnostics.layer_stats("model", X)
 
 
-# ------------------------------------------------------------------ real-model behaviour (issue 11)
+# ------------------------------------------------------------------ real-model
+# behaviour (issue 11)
 
 
 def _two_input_model():
     a = keras.Input((5,), name="a")
     b = keras.Input((3, 4), name="b")
-    h = keras.layers.Concatenate()([keras.layers.Dense(6, name="da")(a),
-                                    keras.layers.Flatten()(keras.layers.Dense(2, name="db")(b))])
+    h = keras.layers.Concatenate()(
+        [
+            keras.layers.Dense(6, name="da")(a),
+            keras.layers.Flatten()(keras.layers.Dense(2, name="db")(b)),
+        ]
+    )
     return keras.Model([a, b], keras.layers.Dense(2, name="top")(h))
 
 
@@ -207,7 +261,9 @@ def test_x_as_list_tuple_and_dict_give_the_same_rows():
         for x in ([xa, xb], (xa, xb), {"a": xa, "b": xb}, {"b": xb, "a": xa})
     ]
     assert len(set(tables)) == 1
-    with pytest.raises(ValueError, match=r"x: dict keys .* do not match .*missing: \['b'\]"):
+    with pytest.raises(
+        ValueError, match=r"x: dict keys .* do not match .*missing: \['b'\]"
+    ):
         diagnostics.layer_stats(model, {"a": xa})
     with pytest.raises(ValueError, match=r"x: input 'b' has shape \(16, 4, 3\)"):
         diagnostics.layer_stats(model, [xa, xb.reshape(16, 4, 3)])
@@ -220,16 +276,36 @@ def test_nan_in_x_is_named_as_an_input_problem():
     x = X.copy()
     x[3, 7] = np.nan
     x[5, 0] = np.inf
-    with pytest.raises(ValueError, match=r"x: the batch contains 1 NaN and 1 inf .*index \(3, 7\).*not of the model"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"x: the batch contains 1 NaN and 1 inf .*index \(3, 7\).*not of the model"
+        ),
+    ):
         diagnostics.layer_stats(model, x)
 
 
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ("model.keras", r"model: expected a keras.Model .* got the string 'model.keras'.*load_model"),
-        (np.zeros((3, 4)), r"model: expected a keras.Model .* numpy array of shape \(3, 4\).*f\(model, x\)"),
-        (keras.layers.Dense(3), r"model: expected a keras.Model .*single layer is not a model"),
+        (
+            "model.keras",
+            (
+                r"model: expected a keras.Model .* got the string"
+                r" 'model.keras'.*load_model"
+            ),
+        ),
+        (
+            np.zeros((3, 4)),
+            (
+                r"model: expected a keras.Model .* numpy array of shape \(3,"
+                r" 4\).*f\(model, x\)"
+            ),
+        ),
+        (
+            keras.layers.Dense(3),
+            r"model: expected a keras.Model .*single layer is not a model",
+        ),
     ],
 )
 def test_wrong_objects_say_what_was_expected(bad, message):
@@ -238,15 +314,20 @@ def test_wrong_objects_say_what_was_expected(bad, message):
 
 
 def test_empty_sequential_is_named_as_such():
-    with pytest.raises(ValueError, match=r"model: 'empty' \(Sequential\) has no layers"):
+    with pytest.raises(
+        ValueError, match=r"model: 'empty' \(Sequential\) has no layers"
+    ):
         diagnostics.layer_stats(keras.Sequential([], name="empty"), X)
 
 
 def _bn_net(init):
     layers = [keras.Input((16,))]
     for i in range(6):
-        layers += [keras.layers.Dense(32, kernel_initializer=init, name=f"d{i}"),
-                   keras.layers.BatchNormalization(name=f"bn{i}"), keras.layers.ReLU(name=f"r{i}")]
+        layers += [
+            keras.layers.Dense(32, kernel_initializer=init, name=f"d{i}"),
+            keras.layers.BatchNormalization(name=f"bn{i}"),
+            keras.layers.ReLU(name=f"r{i}"),
+        ]
     return keras.Sequential(layers + [keras.layers.Dense(4, name="top")])
 
 
@@ -258,10 +339,14 @@ def test_training_mode_by_default_makes_batchnorm_live_and_leaves_the_model_unch
     bn_std = [r["out_std"] for r in live.rows if r["type"] == "BatchNormalization"]
     assert all(abs(s - 1) < 0.05 for s in bn_std)  # normalized by the batch statistics
     assert live.warnings() == []  # BatchNorm rescues small kernels in training
-    frozen = diagnostics.layer_stats(model, X, training=False)  # moving stats: identity at init
+    frozen = diagnostics.layer_stats(
+        model, X, training=False
+    )  # moving stats: identity at init
     assert any("vanishing" in w for w in frozen.warnings())
     assert any("training=False" in n for n in frozen.notes())
-    for v, b in zip(model.weights, before):  # moving mean/variance restored after the live pass
+    for v, b in zip(
+        model.weights, before
+    ):  # moving mean/variance restored after the live pass
         np.testing.assert_array_equal(v.numpy(), b)
     with pytest.raises(TypeError, match="training"):
         diagnostics.layer_stats(model, X, training="yes")
@@ -269,9 +354,16 @@ def test_training_mode_by_default_makes_batchnorm_live_and_leaves_the_model_unch
 
 def _cnn(init, front=None):
     layers = [keras.Input((12, 12, 3))] + ([front] if front is not None else [])
-    layers += [keras.layers.Conv2D(8, 3, padding="same", activation="relu", kernel_initializer=init)
-               for _ in range(6)]
-    layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax")]
+    layers += [
+        keras.layers.Conv2D(
+            8, 3, padding="same", activation="relu", kernel_initializer=init
+        )
+        for _ in range(6)
+    ]
+    layers += [
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
     return keras.Sequential(layers)
 
 
@@ -279,18 +371,26 @@ PIXELS = RNG.uniform(0, 255, (16, 12, 12, 3)).astype(np.float32)
 
 
 def test_pixels_and_rescaling_front_ends_are_not_mistaken_for_vanishing():
-    # He-initialized ReLU convolutions on raw pixels keep the scale of their own input: no
-    # layer is 'vanishing'; the one finding is real, the softmax saturates on 0..255 inputs
+    # He-initialized ReLU convolutions on raw pixels keep the scale of their own input:
+    # no
+    # layer is 'vanishing'; the one finding is real, the softmax saturates on 0..255
+    # inputs
     raw = diagnostics.layer_stats(_cnn(keras.initializers.HeNormal(seed=0)), PIXELS)
     assert len(raw.warnings()) == 1 and "softmax saturated" in raw.warnings()[0]
     scaled = diagnostics.layer_stats(
-        _cnn(keras.initializers.HeNormal(seed=0), keras.layers.Rescaling(1 / 255, name="scale")), PIXELS
+        _cnn(
+            keras.initializers.HeNormal(seed=0),
+            keras.layers.Rescaling(1 / 255, name="scale"),
+        ),
+        PIXELS,
     )
     assert scaled.warnings() == []
     assert any("front end: scale (Rescaling" in n for n in scaled.notes())
     assert scaled.rows[0]["role"] == "front end"
     # N(0, 0.01²) kernels really do lose the signal, whatever the input scale
-    broken = diagnostics.layer_stats(_cnn(keras.initializers.RandomNormal(stddev=0.01, seed=0)), PIXELS)
+    broken = diagnostics.layer_stats(
+        _cnn(keras.initializers.RandomNormal(stddev=0.01, seed=0)), PIXELS
+    )
     assert any("signal vanishing" in w and "he_normal" in w for w in broken.warnings())
     # a layer that already uses he_normal is not told to use he_normal
     he = _cnn(keras.initializers.HeNormal(seed=0))
@@ -300,11 +400,15 @@ def test_pixels_and_rescaling_front_ends_are_not_mistaken_for_vanishing():
 
 
 def test_softmax_head_is_an_output_with_a_cross_entropy_surrogate():
-    stats = diagnostics.layer_stats(_cnn(keras.initializers.HeNormal(seed=0)), PIXELS / 255)
+    stats = diagnostics.layer_stats(
+        _cnn(keras.initializers.HeNormal(seed=0)), PIXELS / 255
+    )
     head = stats.rows[-1]
     assert head["role"] == "output" and head["activation"] == "softmax"
     assert stats.loss_name.startswith("surrogate: cross-entropy with random labels")
-    assert head["out_std"] < 0.05  # probabilities over 10 classes: small std, not a fault
+    assert (
+        head["out_std"] < 0.05
+    )  # probabilities over 10 classes: small std, not a fault
     assert stats.warnings() == []
     # raw pixels (std 74) through the same net: an overconfident softmax from step 0
     raw = diagnostics.layer_stats(_cnn(keras.initializers.HeNormal(seed=0)), PIXELS)
@@ -316,8 +420,9 @@ class LayerScale(keras.layers.Layer):
     """LayerScale (Touvron et al. 2021): a per-channel scale initialized at 1e-6."""
 
     def build(self, input_shape):
-        self.gamma = self.add_weight(shape=(input_shape[-1],),
-                                     initializer=keras.initializers.Constant(1e-6))
+        self.gamma = self.add_weight(
+            shape=(input_shape[-1],), initializer=keras.initializers.Constant(1e-6)
+        )
 
     def call(self, x):
         return x * self.gamma
@@ -327,7 +432,9 @@ def test_layer_scale_is_recognised():
     inp = keras.Input((16,))
     h = keras.layers.Dense(16, kernel_initializer="he_normal")(inp)
     for _ in range(3):
-        f = keras.layers.Dense(32, activation="gelu")(keras.layers.LayerNormalization()(h))
+        f = keras.layers.Dense(32, activation="gelu")(
+            keras.layers.LayerNormalization()(h)
+        )
         f = LayerScale()(keras.layers.Dense(16)(f))
         h = keras.layers.Add()([h, f])
     model = keras.Model(inp, keras.layers.Dense(3)(h))
@@ -340,37 +447,60 @@ def test_layer_scale_is_recognised():
 def test_gradients_match_an_independent_gradient_tape_with_two_outputs():
     inp = keras.Input((16,))
     h = keras.layers.Dense(8, activation="tanh", name="h")(inp)
-    model = keras.Model(inp, {"reg": keras.layers.Dense(2, name="reg")(h),
-                              "cls": keras.layers.Dense(3, name="cls")(h)})
+    model = keras.Model(
+        inp,
+        {
+            "reg": keras.layers.Dense(2, name="reg")(h),
+            "cls": keras.layers.Dense(3, name="cls")(h),
+        },
+    )
     y = {"reg": RNG.standard_normal((256, 2)), "cls": RNG.integers(0, 3, 256)}
     stats = diagnostics.layer_stats(model, X, y)
-    assert "reg: mean_squared_error" in stats.loss_name and "cls: sparse_categorical" in stats.loss_name
+    assert (
+        "reg: mean_squared_error" in stats.loss_name
+        and "cls: sparse_categorical" in stats.loss_name
+    )
     variables = [model.get_layer(n).kernel for n in ("h", "reg", "cls")]
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
         out = model(X, training=True)
-        loss = tf.reduce_mean(keras.losses.mean_squared_error(y["reg"].astype(np.float32), out["reg"]))
-        loss += tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y["cls"], out["cls"], from_logits=True))
+        loss = tf.reduce_mean(
+            keras.losses.mean_squared_error(y["reg"].astype(np.float32), out["reg"])
+        )
+        loss += tf.reduce_mean(
+            keras.losses.sparse_categorical_crossentropy(
+                y["cls"], out["cls"], from_logits=True
+            )
+        )
     for v, g in zip(variables, tape.gradient(loss, variables)):
         row = next(r for r in stats.rows if r["weight"] == v.path)
         assert row["grad_norm"] == pytest.approx(float(tf.norm(g)), rel=1e-5)
     # a chosen output only: the other head gets no gradient
     only = diagnostics.layer_stats(model, X, outputs=["reg"])
     assert next(r for r in only.rows if r["layer"] == "cls")["grad_norm"] == 0
-    with pytest.raises(ValueError, match=r"outputs: 'logits' is not one of the model's outputs \['cls', 'reg'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"outputs: 'logits' is not one of the model's outputs \['cls', 'reg'\]",
+    ):
         diagnostics.layer_stats(model, X, outputs="logits")
-    with pytest.raises(ValueError, match=r"y: dict keys \['reg'\] miss the output\(s\) \['cls'\]"):
+    with pytest.raises(
+        ValueError, match=r"y: dict keys \['reg'\] miss the output\(s\) \['cls'\]"
+    ):
         diagnostics.layer_stats(model, X, {"reg": y["reg"]})
 
 
 def test_summary_verdict_and_short_format():
-    broken = diagnostics.layer_stats(_mlp(8, "relu", keras.initializers.RandomNormal(stddev=0.01, seed=1)), X)
+    broken = diagnostics.layer_stats(
+        _mlp(8, "relu", keras.initializers.RandomNormal(stddev=0.01, seed=1)), X
+    )
     assert broken.verdict() == "vanishing, negligible gradients"
     text = broken.summary()
     assert text.splitlines()[0].endswith("(training mode): 9 layers checked")
     assert "findings:" in text and "signal vanishing" in text
-    healthy = diagnostics.layer_stats(_mlp(8, "relu", keras.initializers.HeNormal(seed=1)), X)
+    healthy = diagnostics.layer_stats(
+        _mlp(8, "relu", keras.initializers.HeNormal(seed=1)), X
+    )
     assert healthy.verdict() == "healthy" and "findings: none" in healthy.summary()
     short = broken.format(max_rows=4)
     assert len(short.splitlines()) == 6 and "... 5 more rows ..." in short

@@ -1,4 +1,5 @@
-"""Tests of initcourse.keras_initializers: get, our serializable classes, saving, reinitialize."""
+"""Tests of initcourse.keras_initializers: get, our serializable classes, saving,
+reinitialize."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def _np(t) -> np.ndarray:
     return t.numpy() if hasattr(t, "numpy") else keras.ops.convert_to_numpy(t)
 
 
-def _mlp(width: int = 64, depth: int = 6, d_in: int = 32, name: str = "mlp") -> keras.Model:
+def _mlp(
+    width: int = 64, depth: int = 6, d_in: int = 32, name: str = "mlp"
+) -> keras.Model:
     """A built functional MLP with layers named d0..d{depth-1}."""
     inputs = keras.Input((d_in,))
     h = inputs
@@ -37,7 +40,8 @@ def _kernels(model: keras.Model) -> dict[str, np.ndarray]:
     return {layer.name: _np(layer.kernel).copy() for layer in ki._kernel_layers(model)}
 
 
-# ---------------------------------------------------------------------------------------------- get
+# --------------------------------------------------------------------------------------
+# -------- get
 
 
 @pytest.mark.parametrize("name, cls", sorted(ki.KERAS_BUILTINS.items()))
@@ -45,8 +49,12 @@ def test_get_returns_keras_own_class_for_builtins(name, cls):
     init = ki.get(name)
     assert type(init) is cls
     assert getattr(keras.initializers, cls.__name__) is cls  # a public Keras class
-    if name != "constant":  # keras.initializers.get("constant") raises KeyError 'value' in Keras 3.15
-        assert type(init) is type(keras.initializers.get(name))  # the class Keras itself resolves
+    if (
+        name != "constant"
+    ):  # keras.initializers.get("constant") raises KeyError 'value' in Keras 3.15
+        assert type(init) is type(
+            keras.initializers.get(name)
+        )  # the class Keras itself resolves
     assert type(init).__module__.startswith("keras.")
 
 
@@ -62,13 +70,19 @@ def test_get_returns_our_serializable_classes(name, cls):
 
 
 def test_get_passes_keras_keyword_arguments_through():
-    vs = ki.get("variance_scaling", scale=2.0, mode="fan_out", distribution="uniform", seed=4)
+    vs = ki.get(
+        "variance_scaling", scale=2.0, mode="fan_out", distribution="uniform", seed=4
+    )
     expected = {"scale": 2.0, "mode": "fan_out", "distribution": "uniform", "seed": 4}
     assert {k: vs.get_config()[k] for k in expected} == expected
     assert ki.get("orthogonal", gain=3.0).gain == 3.0
     assert ki.get("identity", gain=2.0).gain == 2.0
     assert ki.get("constant", value=0.5).get_config() == {"value": 0.5}
-    assert ki.get("sparse", nonzero=3, stddev=0.5, seed=1).get_config() == {"nonzero": 3, "stddev": 0.5, "seed": 1}
+    assert ki.get("sparse", nonzero=3, stddev=0.5, seed=1).get_config() == {
+        "nonzero": 3,
+        "stddev": 0.5,
+        "seed": 1,
+    }
 
 
 def test_get_accepts_instances_classes_and_callables():
@@ -81,7 +95,9 @@ def test_get_accepts_instances_classes_and_callables():
         return keras.ops.ones(shape, dtype=dtype)
 
     assert ki.get(fn) is fn
-    registered = keras.initializers.get("initcourse>Sparse")  # Keras resolves our registered name
+    registered = keras.initializers.get(
+        "initcourse>Sparse"
+    )  # Keras resolves our registered name
     assert isinstance(registered, ki.Sparse)
     made = ki.get(ki.Wavelet, wavelet="haar")
     assert isinstance(made, ki.Wavelet) and made.wavelet == "haar"
@@ -102,9 +118,18 @@ def test_get_accepts_instances_classes_and_callables():
     ],
 )
 def test_get_accepts_the_spellings_keras_accepts(name, cls):
-    # keras.initializers.get("HeNormal") works; so does ours, with the same (Keras's own) class
+    # keras.initializers.get("HeNormal") works; so does ours, with the same (Keras's
+    # own) class
     assert type(ki.get(name)) is cls
-    if name in ("HeNormal", "GlorotUniform", "normal", "uniform", "zero", "one", "TruncatedNormal"):
+    if name in (
+        "HeNormal",
+        "GlorotUniform",
+        "normal",
+        "uniform",
+        "zero",
+        "one",
+        "TruncatedNormal",
+    ):
         assert type(keras.initializers.get(name)) is cls
     made = ki.get("HeNormal", seed=3)
     assert made.seed == 3
@@ -130,7 +155,8 @@ def test_get_bad_arguments():
         ki.Sparse(seed=-1)
 
 
-# ---------------------------------------------------------------------------------------------- our classes
+# --------------------------------------------------------------------------------------
+# -------- our classes
 
 
 @pytest.mark.parametrize("shape", [(100, 20), (8, 20), (3, 3, 4, 6)])
@@ -145,7 +171,9 @@ def test_sparse_has_exactly_min_15_fan_in_nonzeros_per_column(shape):
 def test_wavelet_is_orthogonal():
     w = _np(ki.Wavelet(gain=2.0, seed=0)((64, 64)))
     np.testing.assert_allclose(w.T @ w, 4.0 * np.eye(64), atol=1e-4)
-    tall = _np(ki.Wavelet(wavelet="haar", seed=0)((64, 16)))  # fewer units than inputs: orthonormal columns
+    tall = _np(
+        ki.Wavelet(wavelet="haar", seed=0)((64, 16))
+    )  # fewer units than inputs: orthonormal columns
     np.testing.assert_allclose(tall.T @ tall, np.eye(16), atol=1e-5)
 
 
@@ -166,8 +194,16 @@ def test_zero_hadamard_is_deterministic_and_matches_numpy():
 
 
 def test_dtype_argument():
-    assert keras.backend.standardize_dtype(ki.Sparse(seed=0)((5, 4), dtype="float64").dtype) == "float64"
-    assert keras.backend.standardize_dtype(ki.Sparse(seed=0)((5, 4)).dtype) == keras.backend.floatx()
+    assert (
+        keras.backend.standardize_dtype(
+            ki.Sparse(seed=0)((5, 4), dtype="float64").dtype
+        )
+        == "float64"
+    )
+    assert (
+        keras.backend.standardize_dtype(ki.Sparse(seed=0)((5, 4)).dtype)
+        == keras.backend.floatx()
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,22 +212,32 @@ def test_dtype_argument():
         lambda seed: ki.Sparse(nonzero=4, seed=seed),
         lambda seed: ki.Wavelet(wavelet="db2", seed=seed),
         lambda seed: ki.DeltaOrthogonal(seed=seed),
-        lambda seed: keras.initializers.HeNormal(seed=seed),  # the Keras behaviour we copy
+        lambda seed: keras.initializers.HeNormal(
+            seed=seed
+        ),  # the Keras behaviour we copy
     ],
 )
 def test_seeding_semantics_match_keras(make):
     shape = (3, 3, 8, 8)
     seeded = make(7)
     a = _np(seeded(shape))
-    np.testing.assert_array_equal(a, _np(seeded(shape)))  # the same values on every call
+    np.testing.assert_array_equal(
+        a, _np(seeded(shape))
+    )  # the same values on every call
     np.testing.assert_array_equal(a, _np(make(7)(shape)))  # same seed, same values
     assert not np.array_equal(a, _np(make(8)(shape)))
     unseeded = make(None)
     u = _np(unseeded(shape))
-    np.testing.assert_array_equal(u, _np(unseeded(shape)))  # Keras 3: unseeded instance repeats too
-    assert not np.array_equal(u, _np(make(None)(shape)))  # but two unseeded instances differ
+    np.testing.assert_array_equal(
+        u, _np(unseeded(shape))
+    )  # Keras 3: unseeded instance repeats too
+    assert not np.array_equal(
+        u, _np(make(None)(shape))
+    )  # but two unseeded instances differ
     assert unseeded.get_config()["seed"] is None
-    keras.utils.set_random_seed(123)  # ... and the global seed makes unseeded instances reproducible
+    keras.utils.set_random_seed(
+        123
+    )  # ... and the global seed makes unseeded instances reproducible
     r1 = _np(make(None)(shape))
     keras.utils.set_random_seed(123)
     np.testing.assert_array_equal(r1, _np(make(None)(shape)))
@@ -200,19 +246,24 @@ def test_seeding_semantics_match_keras(make):
 @pytest.mark.parametrize("name", sorted(ki.CUSTOM))
 def test_config_round_trip_reproduces_values(name):
     kwargs = {} if name == "zero_hadamard" else {"seed": 5}
-    shape = (16, 32) if name == "zero_hadamard" else (3, 3, 8, 8)  # ZerO is for 2-D kernels
+    shape = (
+        (16, 32) if name == "zero_hadamard" else (3, 3, 8, 8)
+    )  # ZerO is for 2-D kernels
     init = ki.get(name, **kwargs)
     clone = type(init).from_config(init.get_config())
     assert clone.get_config() == init.get_config()
     np.testing.assert_array_equal(_np(init(shape)), _np(clone(shape)))
 
 
-# ---------------------------------------------------------------------------------------------- saving
+# --------------------------------------------------------------------------------------
+# -------- saving
 
 
 def _custom_model() -> keras.Model:
     inputs = keras.Input((8, 8, 4))
-    h = keras.layers.Conv2D(8, 3, padding="same", kernel_initializer=ki.DeltaOrthogonal(seed=1), name="conv")(inputs)
+    h = keras.layers.Conv2D(
+        8, 3, padding="same", kernel_initializer=ki.DeltaOrthogonal(seed=1), name="conv"
+    )(inputs)
     h = keras.layers.Flatten()(h)
     h = keras.layers.Dense(64, kernel_initializer=ki.Sparse(seed=2), name="sparse")(h)
     h = keras.layers.Dense(64, kernel_initializer=ki.Wavelet(seed=3), name="wavelet")(h)
@@ -223,19 +274,31 @@ def _custom_model() -> keras.Model:
 
 def test_save_load_round_trip_without_custom_objects(tmp_path):
     model = _custom_model()
-    ki.reinitialize(model, "wavelet", layers=["plain"], seed=0)  # re-drawn layers save too
-    ki.reinitialize(model, functools.partial(np_init.orthogonal, gain=2.0), layers=["zero"], seed=0)
+    ki.reinitialize(
+        model, "wavelet", layers=["plain"], seed=0
+    )  # re-drawn layers save too
+    ki.reinitialize(
+        model, functools.partial(np_init.orthogonal, gain=2.0), layers=["zero"], seed=0
+    )
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
     for a, b in zip(model.weights, loaded.weights):
         np.testing.assert_array_equal(_np(a), _np(b))
-    expected = {"conv": ki.DeltaOrthogonal, "sparse": ki.Sparse, "wavelet": ki.Wavelet, "plain": ki.Wavelet,
-                "zero": ki.FromNumpy}
+    expected = {
+        "conv": ki.DeltaOrthogonal,
+        "sparse": ki.Sparse,
+        "wavelet": ki.Wavelet,
+        "plain": ki.Wavelet,
+        "zero": ki.FromNumpy,
+    }
     for name, cls in expected.items():
         layer = loaded.get_layer(name)
         assert type(layer.kernel_initializer) is cls
-        assert layer.kernel_initializer.get_config() == model.get_layer(name).kernel_initializer.get_config()
+        assert (
+            layer.kernel_initializer.get_config()
+            == model.get_layer(name).kernel_initializer.get_config()
+        )
 
 
 _LOAD_SCRIPT = """
@@ -261,11 +324,22 @@ def test_load_in_fresh_process(tmp_path):
     path = tmp_path / "m.keras"
     model.save(path)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", _LOAD_SCRIPT, str(path)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOAD_SCRIPT, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith("WITH"))
-    # Keras 3.15 does not import our module from the saved "module" field: loading fails without the import
+    lines = dict(
+        line.split(" ", 1)
+        for line in proc.stdout.splitlines()
+        if line.startswith("WITH")
+    )
+    # Keras 3.15 does not import our module from the saved "module" field: loading fails
+    # without the import
     assert lines["WITHOUT_IMPORT"].startswith("FAILED TypeError")
     assert "Could not interpret initializer identifier" in lines["WITHOUT_IMPORT"]
     assert "'registered_name': 'initcourse>" in lines["WITHOUT_IMPORT"]
@@ -273,14 +347,17 @@ def test_load_in_fresh_process(tmp_path):
     assert lines["WITH_IMPORT"] == "LOADED Sparse"
 
 
-# ---------------------------------------------------------------------------------------------- reinitialize
+# --------------------------------------------------------------------------------------
+# -------- reinitialize
 
 
 def test_articles_assignment_after_build_changes_nothing():
     model = _mlp()
     before = _kernels(model)
     for layer in model.layers[1:]:
-        layer.kernel_initializer = keras.initializers.HeNormal()  # what the source articles do
+        layer.kernel_initializer = (
+            keras.initializers.HeNormal()
+        )  # what the source articles do
     after = _kernels(model)
     assert before.keys() == after.keys()
     for name in before:
@@ -290,15 +367,27 @@ def test_articles_assignment_after_build_changes_nothing():
 def test_reinitialize_changes_exactly_the_requested_layers():
     model = _mlp()
     before = _kernels(model)
-    changed = ki.reinitialize(model, "he_normal", layers=["d1", 4, model.get_layer("d5")], seed=0)
-    assert changed == ["d1", "d3", "d5"]  # index 4 of model.layers is d3 (index 0 is the InputLayer)
+    changed = ki.reinitialize(
+        model, "he_normal", layers=["d1", 4, model.get_layer("d5")], seed=0
+    )
+    assert changed == [
+        "d1",
+        "d3",
+        "d5",
+    ]  # index 4 of model.layers is d3 (index 0 is the InputLayer)
     after = _kernels(model)
     for name in before:
         same = np.array_equal(before[name], after[name])
         assert same == (name not in changed), name
     # get_config now tells the truth
-    assert model.get_layer("d1").get_config()["kernel_initializer"]["class_name"] == "HeNormal"
-    assert model.get_layer("d0").get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"
+    assert (
+        model.get_layer("d1").get_config()["kernel_initializer"]["class_name"]
+        == "HeNormal"
+    )
+    assert (
+        model.get_layer("d0").get_config()["kernel_initializer"]["class_name"]
+        == "GlorotUniform"
+    )
 
 
 def test_reinitialize_statistics_and_reproducibility():
@@ -308,12 +397,16 @@ def test_reinitialize_statistics_and_reproducibility():
     for w in kernels.values():
         assert abs(w.std() / np.sqrt(2 / 256) - 1) < 0.03
         assert abs(w.mean()) < 0.01 * np.sqrt(2 / 256) * 10
-    assert not np.array_equal(kernels["d1"], kernels["d2"])  # each layer gets its own seed
+    assert not np.array_equal(
+        kernels["d1"], kernels["d2"]
+    )  # each layer gets its own seed
     other = _mlp(width=256, depth=3, d_in=256)
     ki.reinitialize(other, "he_normal", seed=1)
     for name, w in _kernels(other).items():
         np.testing.assert_array_equal(w, kernels[name])
-    ki.reinitialize(other, keras.initializers.HeUniform(seed=99), seed=2)  # an instance works, re-seeded
+    ki.reinitialize(
+        other, keras.initializers.HeUniform(seed=99), seed=2
+    )  # an instance works, re-seeded
     w = _kernels(other)["d0"]
     assert np.abs(w).max() <= np.sqrt(6 / 256) + 1e-6
     assert abs(w.std() / np.sqrt(2 / 256) - 1) < 0.03
@@ -323,19 +416,28 @@ def test_reinitialize_with_numpy_functions():
     model = _mlp(width=128, depth=2, d_in=128)
     ki.reinitialize(model, np_init.sparse, seed=0)
     for layer in ki._kernel_layers(model):
-        assert isinstance(layer.kernel_initializer, ki.Sparse)  # mapped to our serializable class
+        assert isinstance(
+            layer.kernel_initializer, ki.Sparse
+        )  # mapped to our serializable class
         assert np.all(np.count_nonzero(_np(layer.kernel), axis=0) == 15)
-    ki.reinitialize(model, functools.partial(np_init.sparse, nonzero=3), layers=["d0"], seed=0)
+    ki.reinitialize(
+        model, functools.partial(np_init.sparse, nonzero=3), layers=["d0"], seed=0
+    )
     assert model.get_layer("d0").kernel_initializer.nonzero == 3
     assert np.all(np.count_nonzero(_np(model.get_layer("d0").kernel), axis=0) == 3)
     ki.reinitialize(model, np_init.he_normal, seed=0)
     layer = model.get_layer("d1")
-    assert layer.kernel_initializer.get_config() == {"function": "he_normal", "kwargs": {},
-                                                     "seed": layer.kernel_initializer.seed}
+    assert layer.kernel_initializer.get_config() == {
+        "function": "he_normal",
+        "kwargs": {},
+        "seed": layer.kernel_initializer.seed,
+    }
     w = _np(layer.kernel)
     assert abs(w.std() / np.sqrt(2 / 128) - 1) < 0.05
     # FromNumpy draws exactly what the numpy function draws with the same seed
-    expected = np_init.he_normal(w.shape, rng=np.random.default_rng(layer.kernel_initializer.seed))
+    expected = np_init.he_normal(
+        w.shape, rng=np.random.default_rng(layer.kernel_initializer.seed)
+    )
     np.testing.assert_array_equal(w, expected)
     with pytest.raises(ValueError, match="function"):
         ki.FromNumpy("he_nromal")
@@ -347,15 +449,30 @@ def test_reinitialize_bias():
         layer.bias.assign(np.ones(layer.bias.shape, dtype="float32"))
     ki.reinitialize(model, "orthogonal", layers=["d0"], seed=0)
     assert np.all(_np(model.get_layer("d0").bias) == 1)  # bias=None leaves biases
-    ki.reinitialize(model, "orthogonal", layers=["d0"], bias=keras.initializers.Constant(0.5), seed=0)
+    ki.reinitialize(
+        model,
+        "orthogonal",
+        layers=["d0"],
+        bias=keras.initializers.Constant(0.5),
+        seed=0,
+    )
     assert np.all(_np(model.get_layer("d0").bias) == 0.5)
     assert np.all(_np(model.get_layer("d1").bias) == 1)
-    assert model.get_layer("d0").get_config()["bias_initializer"]["class_name"] == "Constant"
+    assert (
+        model.get_layer("d0").get_config()["bias_initializer"]["class_name"]
+        == "Constant"
+    )
 
 
 def test_reinitialize_nested_models():
-    inner = keras.Sequential([keras.Input((16,)), keras.layers.Dense(16, name="inner_a"),
-                              keras.layers.Dense(16, name="inner_b")], name="inner")
+    inner = keras.Sequential(
+        [
+            keras.Input((16,)),
+            keras.layers.Dense(16, name="inner_a"),
+            keras.layers.Dense(16, name="inner_b"),
+        ],
+        name="inner",
+    )
     inputs = keras.Input((16,))
     out = keras.layers.Dense(4, name="head")(inner(inputs))
     model = keras.Model(inputs, out)
@@ -363,10 +480,15 @@ def test_reinitialize_nested_models():
     assert set(before) == {"inner_a", "inner_b", "head"}
     assert ki.reinitialize(model, "zeros", layers=["inner_b"]) == ["inner_b"]
     assert np.all(_np(inner.get_layer("inner_b").kernel) == 0)
-    np.testing.assert_array_equal(_np(inner.get_layer("inner_a").kernel), before["inner_a"])
+    np.testing.assert_array_equal(
+        _np(inner.get_layer("inner_a").kernel), before["inner_a"]
+    )
     assert ki.reinitialize(model, "ones") == ["inner_a", "inner_b", "head"]
     assert all(np.all(w == 1) for w in _kernels(model).values())
-    assert ki.reinitialize(model, "zeros", layers=["inner"]) == ["inner_a", "inner_b"]  # a nested model
+    assert ki.reinitialize(model, "zeros", layers=["inner"]) == [
+        "inner_a",
+        "inner_b",
+    ]  # a nested model
 
 
 def test_reinitialize_errors():
@@ -389,7 +511,8 @@ def test_reinitialize_errors():
     assert ki.reinitialize(unbuilt, "zeros") == [layer.name for layer in unbuilt.layers]
 
 
-# ------------------------------------------------------------------ issue 11: every weight, atomic
+# ------------------------------------------------------------------ issue 11: every
+# weight, atomic
 
 
 def _conv_then_dense():
@@ -403,25 +526,40 @@ def _conv_then_dense():
 def test_reinitialize_is_all_or_nothing_and_names_the_weight():
     model = _conv_then_dense()
     before = [_np(v).copy() for v in model.weights]
-    # delta_orthogonal draws the two conv kernels, then fails on the Dense kernel: nothing written
+    # delta_orthogonal draws the two conv kernels, then fails on the Dense kernel:
+    # nothing written
     with pytest.raises(
         ValueError,
-        match=r"nothing was changed.*layer 'fc' \(Dense\), weight 'fc/kernel' of shape \(128, 5\) \(kernel\): "
-        r"initializer 'delta_orthogonal' cannot draw it, expected an array of shape \(128, 5\).*rank >= 3",
+        match=(
+            r"nothing was changed.*layer 'fc' \(Dense\), weight 'fc/kernel' of shape"
+            r" \(128, 5\) \(kernel\): "
+            r"initializer 'delta_orthogonal' cannot draw it, expected an array of shape"
+            r" \(128, 5\).*rank >= 3"
+        ),
     ):
         ki.reinitialize(model, "delta_orthogonal", seed=0)
     for v, b in zip(model.weights, before):
         np.testing.assert_array_equal(_np(v), b)
     changed = ki.reinitialize(model, "delta_orthogonal", layers=["c1", "c2"], seed=0)
-    assert changed == ["c1", "c2"] and [w["initializer"] for w in changed.weights] == ["DeltaOrthogonal"] * 2
+    assert (
+        changed == ["c1", "c2"]
+        and [w["initializer"] for w in changed.weights] == ["DeltaOrthogonal"] * 2
+    )
 
 
 def test_reinitialize_wrong_objects_say_what_was_expected():
-    with pytest.raises(TypeError, match=r"model: expected a keras.Model .*the string 'vgg16.keras'"):
+    with pytest.raises(
+        TypeError, match=r"model: expected a keras.Model .*the string 'vgg16.keras'"
+    ):
         ki.reinitialize("vgg16.keras", "he_normal")
-    with pytest.raises(TypeError, match=r"model: expected a keras.Model .*numpy array of shape \(2, 2\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"model: expected a keras.Model .*numpy array of shape \(2, 2\)",
+    ):
         ki.reinitialize(np.eye(2), "he_normal")
-    with pytest.raises(ValueError, match=r"model: 'empty' \(Sequential\) has no layers"):
+    with pytest.raises(
+        ValueError, match=r"model: 'empty' \(Sequential\) has no layers"
+    ):
         ki.reinitialize(keras.Sequential([], name="empty"), "he_normal")
     with pytest.raises(TypeError, match="recurrent: expected an initializer name"):
         ki.reinitialize(_mlp(), "he_normal", recurrent=3)
@@ -443,34 +581,54 @@ class _Scaled(keras.layers.Layer):
 
 def test_reinitialize_nested_custom_layer_and_unknown_weights():
     inputs = keras.Input((4,))
-    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(_Scaled(name="scaled")(inputs)))
+    model = keras.Model(
+        inputs, keras.layers.Dense(2, name="out")(_Scaled(name="scaled")(inputs))
+    )
     before = {v.path: _np(v).copy() for v in model.weights}
-    with pytest.raises(ValueError, match=r"layer 'scaled' \(_Scaled\), weight 'scaled/mix' of shape \(6, 6\).*"
-                                         r"role and fans are unknown.*unsupported=\"keep\""):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 'scaled' \(_Scaled\), weight 'scaled/mix' of shape \(6, 6\).*"
+        r"role and fans are unknown.*unsupported=\"keep\"",
+    ):
         ki.reinitialize(model, "he_normal", seed=0)
     assert all(np.array_equal(_np(v), before[v.path]) for v in model.weights)
     with pytest.warns(RuntimeWarning, match="kept as they were: scaled/mix"):
         changed = ki.reinitialize(model, "he_normal", seed=0, unsupported="keep")
     assert changed == ["inner", "out"]  # the Dense inside the custom layer is reached
     assert changed.kept[0]["weight"] == "scaled/mix"
-    assert not np.array_equal(_np(model.get_layer("scaled").inner.kernel), before["scaled/inner/kernel"])
-    np.testing.assert_array_equal(_np(model.get_layer("scaled").mix), before["scaled/mix"])
+    assert not np.array_equal(
+        _np(model.get_layer("scaled").inner.kernel), before["scaled/inner/kernel"]
+    )
+    np.testing.assert_array_equal(
+        _np(model.get_layer("scaled").mix), before["scaled/mix"]
+    )
     assert "scaled/mix (6, 6): kept" in changed.format()
 
 
 def test_reinitialize_recurrent_and_embeddings_rules():
     inputs = keras.Input((5,), dtype="int32")
-    h = keras.layers.Embedding(30, 6, embeddings_initializer="zeros", name="emb")(inputs)
+    h = keras.layers.Embedding(30, 6, embeddings_initializer="zeros", name="emb")(
+        inputs
+    )
     out = keras.layers.SimpleRNN(4, recurrent_initializer="zeros", name="rnn")(h)
     model = keras.Model(inputs, out)
     changed = ki.reinitialize(model, "glorot_normal", seed=0)
     roles = {w["weight"]: (w["role"], w["initializer"]) for w in changed.weights}
     assert roles == {
-        "emb/embeddings": ("embeddings", "Zeros"),  # the layer's own initializer: here zeros
+        "emb/embeddings": (
+            "embeddings",
+            "Zeros",
+        ),  # the layer's own initializer: here zeros
         "rnn/simple_rnn_cell/kernel": ("kernel", "GlorotNormal"),
         "rnn/simple_rnn_cell/recurrent_kernel": ("recurrent_kernel", "Zeros"),
     }
-    ki.reinitialize(model, "glorot_normal", seed=0, recurrent="orthogonal", embeddings="random_normal")
+    ki.reinitialize(
+        model,
+        "glorot_normal",
+        seed=0,
+        recurrent="orthogonal",
+        embeddings="random_normal",
+    )
     u = _np(model.get_layer("rnn").cell.recurrent_kernel).astype(np.float64)
     np.testing.assert_allclose(u @ u.T, np.eye(4), atol=1e-5)
     assert _np(model.get_layer("emb").embeddings).std() > 0.01

@@ -1,4 +1,5 @@
-"""Tests of initcourse.lsuv: layer-sequential unit-variance initialization of Keras models."""
+"""Tests of initcourse.lsuv: layer-sequential unit-variance initialization of Keras
+models."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def _np(t) -> np.ndarray:
 
 
 def _mlp(sequential: bool = False, activation: str = "relu") -> keras.Model:
-    layers = [keras.layers.Dense(64, activation=activation, name=f"d{i}") for i in range(5)]
+    layers = [
+        keras.layers.Dense(64, activation=activation, name=f"d{i}") for i in range(5)
+    ]
     layers.append(keras.layers.Dense(10, name="out"))
     if sequential:
         return keras.Sequential([keras.Input((D_IN,)), *layers])
@@ -39,7 +42,8 @@ def batch() -> np.ndarray:
 
 
 def _numpy_pre_activations(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
-    """Pre-activations of every Dense layer of a plain MLP, computed independently with numpy."""
+    """Pre-activations of every Dense layer of a plain MLP, computed independently with
+    numpy."""
     acts = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "linear": lambda z: z}
     h = x.astype(np.float64)
     out = []
@@ -60,7 +64,9 @@ def test_every_layer_has_unit_pre_activation_variance(batch, sequential):
         assert KEYS <= set(r)
         assert r["converged"] is True and 1 <= r["iterations"] <= 10
         assert abs(r["var_after"] - 1) < 0.1
-        assert abs(r["var_before"] - 1) >= 0.1  # orthogonal alone does not give unit variance here
+        assert (
+            abs(r["var_before"] - 1) >= 0.1
+        )  # orthogonal alone does not give unit variance here
     for r, z in zip(report, _numpy_pre_activations(model, batch)):
         assert abs(z.var() - 1) < 0.1
         assert abs(z.var() - r["var_after"]) < 1e-4
@@ -72,7 +78,9 @@ def test_every_layer_has_unit_pre_activation_variance(batch, sequential):
 def test_kernels_are_rescaled_orthogonal_matrices(batch):
     model = _mlp()
     lsuv(model, batch, seed=1)
-    for layer in lsuv_layers(model)[1:5]:  # square 64 x 64 hidden kernels: W^T W = c^2 I
+    for layer in lsuv_layers(model)[
+        1:5
+    ]:  # square 64 x 64 hidden kernels: W^T W = c^2 I
         w = _np(layer.kernel).astype(np.float64)
         gram = w.T @ w
         c2 = gram[0, 0]
@@ -99,8 +107,11 @@ def test_conv2d_model():
     model = keras.Model(inputs, out)
     x = np.random.default_rng(1).normal(size=(64, 8, 8, 3)).astype("float32")
     report = lsuv(model, x, seed=0)
-    assert [r["name"] for r in report] == ["c1", "c2", "head"] and all(r["converged"] for r in report)
-    # independent check with a probe model on a linear activation (the approach the brief describes)
+    assert [r["name"] for r in report] == ["c1", "c2", "head"] and all(
+        r["converged"] for r in report
+    )
+    # independent check with a probe model on a linear activation (the approach the
+    # brief describes)
     for layer in lsuv_layers(model):
         act = layer.activation
         layer.activation = keras.activations.linear
@@ -113,10 +124,14 @@ def test_conv2d_model():
 
 
 def test_nested_model(batch):
-    inner = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu", name="inner_a")],
-                             name="inner")
+    inner = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(64, activation="relu", name="inner_a")],
+        name="inner",
+    )
     inputs = keras.Input((D_IN,))
-    out = keras.layers.Dense(3, name="head")(inner(keras.layers.Dense(64, activation="tanh", name="first")(inputs)))
+    out = keras.layers.Dense(3, name="head")(
+        inner(keras.layers.Dense(64, activation="tanh", name="first")(inputs))
+    )
     model = keras.Model(inputs, out)
     report = lsuv(model, batch, seed=0)
     assert [r["name"] for r in report] == ["first", "inner_a", "head"]
@@ -126,11 +141,15 @@ def test_nested_model(batch):
 def test_constant_or_nan_input_is_rejected_before_any_weight_changes(batch):
     model = _mlp()
     before = [v.numpy().copy() for v in model.weights]
-    with pytest.raises(ValueError, match=r"x: every value of the batch is the same \(variance 0\)"):
+    with pytest.raises(
+        ValueError, match=r"x: every value of the batch is the same \(variance 0\)"
+    ):
         lsuv(model, np.zeros_like(batch), seed=0)
     bad = batch.copy()
     bad[4, 2] = np.nan
-    with pytest.raises(ValueError, match=r"x: the batch contains 1 NaN .*not of the model"):
+    with pytest.raises(
+        ValueError, match=r"x: the batch contains 1 NaN .*not of the model"
+    ):
         lsuv(model, bad, seed=0)
     for v, b in zip(model.weights, before):
         np.testing.assert_array_equal(v.numpy(), b)
@@ -139,16 +158,26 @@ def test_constant_or_nan_input_is_rejected_before_any_weight_changes(batch):
 def test_a_layer_fed_zeros_cannot_converge_and_warns(batch):
     inputs = keras.Input((D_IN,))
     h = keras.layers.Dense(16, activation="relu", name="first")(inputs)
-    h = keras.layers.Dropout(1.0 - 1e-9, name="kill")(h)  # in training mode: (almost) all zeros
+    h = keras.layers.Dropout(1.0 - 1e-9, name="kill")(
+        h
+    )  # in training mode: (almost) all zeros
     model = keras.Model(inputs, keras.layers.Dense(4, name="after")(h))
-    with pytest.warns(RuntimeWarning, match="'after' did not reach .*Var = 0; its pre-activation"):
+    with pytest.warns(
+        RuntimeWarning, match="'after' did not reach .*Var = 0; its pre-activation"
+    ):
         report = lsuv(model, batch, seed=0)
-    assert report[0]["converged"] and not report[1]["converged"] and report[1]["iterations"] == 0
+    assert (
+        report[0]["converged"]
+        and not report[1]["converged"]
+        and report[1]["iterations"] == 0
+    )
 
 
 def test_errors(batch):
     model = _mlp()
-    with pytest.raises(ValueError, match=r"x: the batch has shape \(256, 31\).*\(None, 32\)"):
+    with pytest.raises(
+        ValueError, match=r"x: the batch has shape \(256, 31\).*\(None, 32\)"
+    ):
         lsuv(model, batch[:, :31])
     with pytest.raises(ValueError, match="x: "):
         lsuv(model, batch[:, :, None])
@@ -158,27 +187,39 @@ def test_errors(batch):
         lsuv(model, batch, tol=-0.1)
     with pytest.raises(ValueError, match="max_iter"):
         lsuv(model, batch, max_iter=0)
-    no_dense = keras.Sequential([keras.Input((4, 4)), keras.layers.Flatten(), keras.layers.Dropout(0.1)])
+    no_dense = keras.Sequential(
+        [keras.Input((4, 4)), keras.layers.Flatten(), keras.layers.Dropout(0.1)]
+    )
     with pytest.raises(ValueError, match="no Dense or Conv"):
         lsuv(no_dense, np.zeros((8, 4, 4), dtype="float32"))
-    unbuilt = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(2)])
+    unbuilt = keras.Sequential(
+        [keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
     with pytest.raises(ValueError, match=r"x: .*not built.*\(256, 32\)"):
-        lsuv(unbuilt, batch)  # calling a Conv2D net on (batch, 32) vectors cannot build it
+        lsuv(
+            unbuilt, batch
+        )  # calling a Conv2D net on (batch, 32) vectors cannot build it
 
 
 def test_unbuilt_sequential_is_built_on_x(batch):
-    # keras.Sequential without keras.Input has no weights until its first call: lsuv builds it on x
-    model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
+    # keras.Sequential without keras.Input has no weights until its first call: lsuv
+    # builds it on x
+    model = keras.Sequential(
+        [keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)]
+    )
     assert not model.built
     report = lsuv(model, batch, tol=0.1, max_iter=10)
-    assert model.built and [r["name"] for r in report] == [layer.name for layer in model.layers]
+    assert model.built and [r["name"] for r in report] == [
+        layer.name for layer in model.layers
+    ]
     h = batch @ _np(model.layers[0].kernel) + _np(model.layers[0].bias)
     assert abs(h.var() - 1.0) < 0.1
     assert all(r["converged"] for r in report)
 
 
 class _Boom(keras.layers.Layer):
-    """Identity layer that raises when ``armed`` (to test that activations are restored on error)."""
+    """Identity layer that raises when ``armed`` (to test that activations are
+    restored on error)."""
 
     armed = False
 
@@ -202,15 +243,20 @@ def test_activation_restored_on_error(batch):
 
 
 def test_sequential_built_by_calling_on_data(batch):
-    model = keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(4)])
-    model(batch[:2])  # records batch size 2 in model.inputs; LSUV still accepts any batch size
+    model = keras.Sequential(
+        [keras.layers.Dense(16, activation="relu"), keras.layers.Dense(4)]
+    )
+    model(
+        batch[:2]
+    )  # records batch size 2 in model.inputs; LSUV still accepts any batch size
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         report = lsuv(model, batch, seed=0)
     assert all(r["converged"] for r in report)
 
 
-# ------------------------------------------------------------------ issue 11: every kernel, atomic
+# ------------------------------------------------------------------ issue 11: every
+# kernel, atomic
 
 
 class _Counter(keras.layers.Layer):
@@ -247,17 +293,29 @@ class _OwnMatrix(keras.layers.Layer):
 
 def test_unsupported_weights_raise_or_are_kept_and_listed(batch):
     inputs = keras.Input((D_IN,))
-    model = keras.Model(inputs, keras.layers.Dense(4, name="head")(_OwnMatrix(name="own")(inputs)))
+    model = keras.Model(
+        inputs, keras.layers.Dense(4, name="head")(_OwnMatrix(name="own")(inputs))
+    )
     before = {v.path: v.numpy().copy() for v in model.weights}
-    with pytest.raises(ValueError, match=r"layer 'own', weight 'own/w' of shape \(32, 8\): a weight of the custom "
-                                         r"layer _OwnMatrix.*No weight was changed.*unsupported=\"keep\""):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 'own', weight 'own/w' of shape \(32, 8\): a weight of the custom "
+        r"layer _OwnMatrix.*No weight was changed.*unsupported=\"keep\"",
+    ):
         lsuv(model, batch, seed=0)
     for v in model.weights:
         np.testing.assert_array_equal(v.numpy(), before[v.path])
     with pytest.warns(RuntimeWarning, match="kept as they were.*own/w"):
         report = lsuv(model, batch, seed=0, unsupported="keep")
     assert [r["name"] for r in report] == ["head"] and report[0]["converged"]
-    assert report.kept == [{"layer": "own", "weight": "own/w", "shape": (32, 8), "reason": report.kept[0]["reason"]}]
+    assert report.kept == [
+        {
+            "layer": "own",
+            "weight": "own/w",
+            "shape": (32, 8),
+            "reason": report.kept[0]["reason"],
+        }
+    ]
     np.testing.assert_array_equal(model.get_layer("own").w.numpy(), before["own/w"])
     assert "kept as it was: own/w" in report.format()
 
@@ -270,7 +328,9 @@ def test_every_weight_restored_when_the_pass_fails(batch):
     before = [v.numpy().copy() for v in model.weights]
     boom.armed = True
     with pytest.raises(RuntimeError, match="boom"):
-        lsuv(model, batch, seed=0)  # fails after 'first' was pre-initialized and rescaled
+        lsuv(
+            model, batch, seed=0
+        )  # fails after 'first' was pre-initialized and rescaled
     for v, b in zip(model.weights, before):
         np.testing.assert_array_equal(v.numpy(), b)
 
@@ -278,9 +338,21 @@ def test_every_weight_restored_when_the_pass_fails(batch):
 @pytest.mark.parametrize(
     "bad, exc, message",
     [
-        ("model.keras", TypeError, r"model: expected a keras.Model .*the string 'model.keras'"),
-        (np.zeros((4, 32)), TypeError, r"model: expected a keras.Model .*numpy array of shape \(4, 32\)"),
-        (keras.Sequential([], name="void"), ValueError, r"model: 'void' \(Sequential\) has no layers"),
+        (
+            "model.keras",
+            TypeError,
+            r"model: expected a keras.Model .*the string 'model.keras'",
+        ),
+        (
+            np.zeros((4, 32)),
+            TypeError,
+            r"model: expected a keras.Model .*numpy array of shape \(4, 32\)",
+        ),
+        (
+            keras.Sequential([], name="void"),
+            ValueError,
+            r"model: 'void' \(Sequential\) has no layers",
+        ),
     ],
 )
 def test_wrong_objects(batch, bad, exc, message):
@@ -297,6 +369,8 @@ def test_batchnorm_statistics_left_alone_and_inputs_as_dict(batch):
     moving = [v.numpy().copy() for v in model.get_layer("bn").non_trainable_weights]
     xb = np.random.default_rng(2).normal(size=(256, 4)).astype("float32")
     report = lsuv(model, {"b": xb, "a": batch}, seed=0)
-    assert {r["name"] for r in report} == {"da", "db", "top"} and all(r["converged"] for r in report)
+    assert {r["name"] for r in report} == {"da", "db", "top"} and all(
+        r["converged"] for r in report
+    )
     for v, m in zip(model.get_layer("bn").non_trainable_weights, moving):
         np.testing.assert_array_equal(v.numpy(), m)

@@ -1,4 +1,5 @@
-"""Tests of initcourse.monitor.InitMonitor: per-layer statistics recorded during model.fit."""
+"""Tests of initcourse.monitor.InitMonitor: per-layer statistics recorded during
+model.fit."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ Y = (X[:, :4].sum(axis=1) > 0).astype(np.int64) + 2 * (X[:, 4] > 0)
 def _fit(init, every=4, epochs=2, seed=0):
     keras.utils.set_random_seed(seed)
     layers = [keras.Input((16,))] + [
-        keras.layers.Dense(32, activation="relu", kernel_initializer=init, name=f"h{i}") for i in range(6)
+        keras.layers.Dense(32, activation="relu", kernel_initializer=init, name=f"h{i}")
+        for i in range(6)
     ]
     model = keras.Sequential(layers + [keras.layers.Dense(4, name="logits")])
-    model.compile(optimizer=keras.optimizers.SGD(0.05),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     monitor = InitMonitor(X[:64], Y[:64], every=every)
     model.fit(X, Y, batch_size=64, epochs=epochs, verbose=0, callbacks=[monitor])
     return model, monitor
@@ -36,31 +40,51 @@ def test_records_every_k_steps_across_epochs():
     assert monitor.steps == [0, 4, 8, 12]  # 8 steps per epoch, 2 epochs
     assert monitor.epochs == [0, 0, 1, 1]
     assert monitor.layers == [f"h{i}" for i in range(6)] + ["logits"]
-    for store in (monitor.act_std, monitor.grad_norm, monitor.grad_ratio, monitor.update_ratio):
+    for store in (
+        monitor.act_std,
+        monitor.grad_norm,
+        monitor.grad_ratio,
+        monitor.update_ratio,
+    ):
         assert all(len(v) == 4 and np.all(np.isfinite(v)) for v in store.values())
     assert np.all(np.isfinite(monitor.loss))
 
 
 def test_update_ratio_is_the_optimizer_step():
-    # SGD with a constant learning rate: ||W_1 - W_0|| = lr * ||grad of the first batch||
+    # SGD with a constant learning rate: ||W_1 - W_0|| = lr * ||grad of the first
+    # batch||
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(4, name="only")])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     w0 = model.get_layer("only").kernel.numpy().copy()
     y = RNG.standard_normal((64, 4)).astype(np.float32)
     monitor = InitMonitor(X[:64], y, every=1)
-    model.fit(X[:64], y, batch_size=64, epochs=1, verbose=0, shuffle=False, callbacks=[monitor])
+    model.fit(
+        X[:64],
+        y,
+        batch_size=64,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[monitor],
+    )
     w1 = model.get_layer("only").kernel.numpy()
     expected = np.linalg.norm(w1 - w0) / np.linalg.norm(w0)
     assert monitor.update_ratio["only"][0] == pytest.approx(expected, rel=1e-5)
-    # and the recorded gradient on the probe (= the training batch here) is that step / lr
-    assert monitor.grad_norm["only"][0] == pytest.approx(np.linalg.norm(w1 - w0) / 0.1, rel=1e-3)
+    # and the recorded gradient on the probe (= the training batch here) is that step /
+    # lr
+    assert monitor.grad_norm["only"][0] == pytest.approx(
+        np.linalg.norm(w1 - w0) / 0.1, rel=1e-3
+    )
 
 
 def test_bad_initialization_shows_frozen_layers_during_training():
-    # 5 seeds each: N(0, 0.01²) freezes the bottom layers, He keeps every ratio near 1e-3
+    # 5 seeds each: N(0, 0.01²) freezes the bottom layers, He keeps every ratio near
+    # 1e-3
     for seed in range(5):
-        _, tiny = _fit(keras.initializers.RandomNormal(stddev=0.01, seed=seed), seed=seed)
+        _, tiny = _fit(
+            keras.initializers.RandomNormal(stddev=0.01, seed=seed), seed=seed
+        )
         _, he = _fit(keras.initializers.HeNormal(seed=seed), seed=seed)
         tiny_ratio, he_ratio = tiny.median_update_ratio(), he.median_update_ratio()
         assert tiny.labels()["h0"] == "frozen" and tiny_ratio["h0"] < 1e-6

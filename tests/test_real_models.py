@@ -1,13 +1,14 @@
 """layer_stats, lsuv and reinitialize on the models practitioners have (issue 11).
 
-keras.applications models (weights=None, small inputs), Embedding + LSTM/GRU, a Transformer
-encoder, SeparableConv/Depthwise/Conv1D/Conv3D/Conv2DTranspose, a subclassed model with
-nested custom layers, a shared layer with two inputs and two outputs, mixed precision.
+keras.applications models (weights=None, small inputs), Embedding + LSTM/GRU, a
+Transformer encoder, SeparableConv/Depthwise/Conv1D/Conv3D/Conv2DTranspose, a subclassed
+model with nested custom layers, a shared layer with two inputs and two outputs, mixed
+precision.
 
 The default run covers one model of each kind (MobileNetV2 at width 0.35 for
 keras.applications). Tests marked ``slow`` (the other applications, a few seconds to a
-minute each on 2 cores) run only when asked: ``pytest -m slow tests/test_real_models.py``
-(or with ``INITCOURSE_SLOW_TESTS=1``).
+minute each on 2 cores) run only when asked: ``pytest -m slow
+tests/test_real_models.py`` (or with ``INITCOURSE_SLOW_TESTS=1``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from initcourse.lsuv import lsuv  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _slow_only_when_asked(request):
-    """Skip ``slow`` tests unless selected with ``-m slow`` or INITCOURSE_SLOW_TESTS=1."""
+    """Skip ``slow`` tests unless selected with ``-m slow`` or
+    INITCOURSE_SLOW_TESTS=1."""
     if request.node.get_closest_marker("slow") is None:
         return
     asked = "slow" in (request.config.getoption("markexpr") or "")
@@ -57,13 +59,20 @@ APPLICATIONS = {
     "ConvNeXtTiny": lambda: zoo.application("ConvNeXtTiny"),
 }
 CASES = [pytest.param(name, make, id=name) for name, make in SMALL.items()] + [
-    pytest.param(name, make, id=name, marks=pytest.mark.slow) for name, make in APPLICATIONS.items()
+    pytest.param(name, make, id=name, marks=pytest.mark.slow)
+    for name, make in APPLICATIONS.items()
 ]
 
 
 def _kernel_paths(model) -> list[str]:
     """Paths of every kernel-like matrix (not biases, not normalization parameters)."""
-    names = ("kernel", "recurrent_kernel", "embeddings", "depthwise_kernel", "pointwise_kernel")
+    names = (
+        "kernel",
+        "recurrent_kernel",
+        "embeddings",
+        "depthwise_kernel",
+        "pointwise_kernel",
+    )
     return [str(v.path) for v in model.weights if v.name in names]
 
 
@@ -72,9 +81,12 @@ def test_layer_stats_on_real_models(name, make):
     model, x = make()
     before = {str(v.path): v.numpy().copy() for v in model.weights}
     stats = diagnostics.layer_stats(model, x)
-    # the check leaves the model exactly as it was (BatchNorm moving statistics included)
+    # the check leaves the model exactly as it was (BatchNorm moving statistics
+    # included)
     for v in model.weights:
-        np.testing.assert_array_equal(v.numpy(), before[str(v.path)], err_msg=str(v.path))
+        np.testing.assert_array_equal(
+            v.numpy(), before[str(v.path)], err_msg=str(v.path)
+        )
     rows = stats.rows
     assert rows and all(np.isfinite(r["out_std"]) for r in rows)
     kernels = [r for r in rows if r.get("weight_role") in ("kernel", "embeddings")]
@@ -83,19 +95,27 @@ def test_layer_stats_on_real_models(name, make):
     # except VGG16's (plain ReLU stack, glorot_uniform): its signal really does vanish
     found = stats.warnings()
     if name == "VGG16":
-        assert len(found) == 1 and "signal vanishing" in found[0] and "he_normal" in found[0]
+        assert (
+            len(found) == 1
+            and "signal vanishing" in found[0]
+            and "he_normal" in found[0]
+        )
     else:
         assert found == [], found
     # a softmax head is an output (judged by the loss), never a vanishing signal
     for r in rows:
         if r["role"] == "output" and r["activation"] == "softmax":
-            assert any(r["layer"] in note and "softmax" in note for note in stats.notes())
+            assert any(
+                r["layer"] in note and "softmax" in note for note in stats.notes()
+            )
 
 
 @pytest.mark.parametrize("name, make", CASES)
 def test_lsuv_on_real_models(name, make):
     model, x = make()
-    if np.issubdtype(np.asarray(x if not isinstance(x, (list, dict)) else 0).dtype, np.floating):
+    if np.issubdtype(
+        np.asarray(x if not isinstance(x, (list, dict)) else 0).dtype, np.floating
+    ):
         x = (x - x.mean()) / x.std()  # LSUV wants a standardized batch
     before = {p: v for p, v in zoo.matrices(model).items()}
     with warnings.catch_warnings():
@@ -103,11 +123,10 @@ def test_lsuv_on_real_models(name, make):
         report = lsuv(model, x, seed=0)
     assert report and all(r["converged"] for r in report) and report.kept == []
     after = zoo.matrices(model)
-    # every kernel was written (pre-initialized or rescaled), except the depthwise half of a
+    # every kernel was written (pre-initialized or rescaled), except the depthwise half
+    # of a
     # separable convolution, which keeps its own draw by design (see initcourse.lsuv)
-    untouched = [
-        p for p in _kernel_paths(model) if np.array_equal(before[p], after[p])
-    ]
+    untouched = [p for p in _kernel_paths(model) if np.array_equal(before[p], after[p])]
     assert all(p.endswith("depthwise_kernel") for p in untouched), untouched
 
 
@@ -117,7 +136,9 @@ def test_reinitialize_reaches_every_kernel(name, make):
     before = zoo.matrices(model)
     changed = ki.reinitialize(model, "he_normal", seed=0)
     after = zoo.matrices(model)
-    assert [p for p in _kernel_paths(model) if np.array_equal(before[p], after[p])] == []
+    assert [
+        p for p in _kernel_paths(model) if np.array_equal(before[p], after[p])
+    ] == []
     written = {w["weight"]: w for w in changed.weights}
     assert set(_kernel_paths(model)) == set(written)
     for path, row in written.items():
@@ -133,26 +154,38 @@ def test_text_model_details():
     with tf.GradientTape() as tape:
         pred = model(x, training=True)
         labels = np.random.default_rng(0).integers(0, 4, size=len(x))
-        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, pred))
+        loss = tf.reduce_mean(
+            keras.losses.sparse_categorical_crossentropy(labels, pred)
+        )
     table = model.get_layer("embed").embeddings
     dense = tf.convert_to_tensor(tape.gradient(loss, table))
-    assert by_name["embed"]["grad_norm"] == pytest.approx(float(tf.norm(dense)), rel=1e-5)
-    # the ratio compares the gradient with the rows the batch looks up, not the whole table
+    assert by_name["embed"]["grad_norm"] == pytest.approx(
+        float(tf.norm(dense)), rel=1e-5
+    )
+    # the ratio compares the gradient with the rows the batch looks up, not the whole
+    # table
     rows = np.unique(x)
     touched = np.linalg.norm(table.numpy()[rows])
-    assert by_name["embed"]["grad_weight_ratio"] == pytest.approx(float(tf.norm(dense)) / touched, rel=1e-5)
+    assert by_name["embed"]["grad_weight_ratio"] == pytest.approx(
+        float(tf.norm(dense)) / touched, rel=1e-5
+    )
     # both directions of the Bidirectional LSTM and the TimeDistributed Dense have a row
     bilstm = model.get_layer("bilstm")
     directions = {bilstm.forward_layer.name, bilstm.backward_layer.name}
     assert directions | {"embed", "td", "gru", "probs"} == set(by_name)
-    # reinitialize follows Keras's rule per role: recurrent kernels orthogonal, embeddings
+    # reinitialize follows Keras's rule per role: recurrent kernels orthogonal,
+    # embeddings
     # re-drawn with the layer's own initializer (uniform +-0.05)
     ki.reinitialize(model, "he_normal", seed=3)
     for layer in (model.get_layer("bilstm").forward_layer, model.get_layer("gru")):
-        u = layer.cell.recurrent_kernel.numpy().astype(np.float64)  # (units, gates * units)
+        u = layer.cell.recurrent_kernel.numpy().astype(
+            np.float64
+        )  # (units, gates * units)
         np.testing.assert_allclose(u @ u.T, np.eye(layer.cell.units), atol=1e-4)
         k = layer.cell.kernel.numpy()
-        assert abs(k.std() / np.sqrt(2 / k.shape[0]) - 1) < 0.25  # he_normal on the input kernel
+        assert (
+            abs(k.std() / np.sqrt(2 / k.shape[0]) - 1) < 0.25
+        )  # he_normal on the input kernel
     e = model.get_layer("embed").embeddings.numpy()
     assert np.abs(e).max() <= 0.05 and e.std() > 0.02
 
@@ -174,11 +207,17 @@ def test_lsuv_text_model_gives_unit_variance_where_it_says():
     assert abs(table[x].var() - 1) < 0.1  # the looked-up vectors
     seq = keras.Model(model.inputs, model.get_layer("bilstm").input)(x).numpy()
     forward = model.get_layer("bilstm").forward_layer.cell
-    assert abs((seq @ forward.kernel.numpy()).var() - 1) < 0.1  # the input projection x W
+    assert (
+        abs((seq @ forward.kernel.numpy()).var() - 1) < 0.1
+    )  # the input projection x W
     u = forward.recurrent_kernel.numpy().astype(np.float64)
-    np.testing.assert_allclose(u @ u.T, np.eye(8), atol=1e-4)  # orthogonal, not rescaled
+    np.testing.assert_allclose(
+        u @ u.T, np.eye(8), atol=1e-4
+    )  # orthogonal, not rescaled
     bias = forward.bias.numpy()
-    assert np.all(bias[8:16] == 1) and np.all(np.delete(bias, np.s_[8:16]) == 0)  # forget gate 1
+    assert np.all(bias[8:16] == 1) and np.all(
+        np.delete(bias, np.s_[8:16]) == 0
+    )  # forget gate 1
 
 
 def test_lsuv_transformer_projections():
@@ -191,7 +230,8 @@ def test_lsuv_transformer_projections():
     w = q.reshape(q.shape[0], -1).astype(np.float64)
     gram = w.T @ w
     np.testing.assert_allclose(gram / gram[0, 0], np.eye(gram.shape[0]), atol=1e-4)
-    # independent check of one feed-forward layer: pre-activation variance 1 on the batch
+    # independent check of one feed-forward layer: pre-activation variance 1 on the
+    # batch
     probe = keras.Model(model.inputs, model.get_layer("ff_in_1").input)
     h = probe(x, training=True).numpy()
     dense = model.get_layer("ff_in_1")
@@ -207,13 +247,15 @@ def test_shared_layer_two_inputs_two_outputs():
     # each call has its own statistics (the right input has 3x the scale)
     first, second = (r for r in stats.rows if r["layer"].startswith("shared#"))
     assert first["in_std"] != pytest.approx(second["in_std"], rel=0.1)
-    # both outputs enter the loss: every head gets a gradient, no false 'exploding' warning
+    # both outputs enter the loss: every head gets a gradient, no false 'exploding'
+    # warning
     assert "sum over 2 outputs" in stats.loss_name
     assert all(r["grad_norm"] > 0 for r in stats.rows if r["grad_norm"] is not None)
     assert stats.warnings() == []
     only = diagnostics.layer_stats(model, x, outputs="cls")
     assert only.rows[[r["layer"] for r in only.rows].index("sim")]["grad_norm"] == 0
-    # lsuv: the shared layer is rescaled so that the variance pooled over both calls is 1
+    # lsuv: the shared layer is rescaled so that the variance pooled over both calls is
+    # 1
     report = lsuv(model, x, seed=0)
     row = next(r for r in report if r["name"] == "shared")
     assert row["calls"] == 2 and abs(row["var_after"] - 1) < 0.1 and row["converged"]
@@ -226,7 +268,8 @@ def test_mixed_precision_gradients_do_not_underflow():
     grads = [r["grad_norm"] for r in stats.rows if r["grad_norm"] is not None]
     assert grads and all(g > 0 for g in grads)
     assert any("mixed precision" in n for n in stats.notes())
-    # the float32 reference: the same weights in a float32 copy give the same gradient norms
+    # the float32 reference: the same weights in a float32 copy give the same gradient
+    # norms
     config = model.get_config()
     for layer_config in config["layers"]:
         layer_config["config"]["dtype"] = "float32"
@@ -248,7 +291,13 @@ def test_subclassed_zero_initialized_branches_are_described_not_flagged():
     # the same zero kernels without the residual connection are a fault
     keras.utils.set_random_seed(0)
     plain = keras.Sequential(
-        [keras.Input((10,)), keras.layers.Dense(16), keras.layers.Dense(16, kernel_initializer="zeros"),
-         keras.layers.Dense(3)]
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(16),
+            keras.layers.Dense(16, kernel_initializer="zeros"),
+            keras.layers.Dense(3),
+        ]
     )
-    assert any("all-zero kernel" in w for w in diagnostics.layer_stats(plain, x).warnings())
+    assert any(
+        "all-zero kernel" in w for w in diagnostics.layer_stats(plain, x).warnings()
+    )
