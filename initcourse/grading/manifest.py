@@ -3,7 +3,7 @@
 :func:`build_manifest` reads ``notebooks/*.ipynb`` and lists, per chapter, the implementation
 exercises (the function a solution cell defines and the ``check_*`` checker the cell after its
 ``solution-end`` calls), their points (``cell.metadata["initcourse"]["points"]`` on the solution
-code cell, default 1), the written exercises (graded by hand), the chapter's imports (run before
+code cell, split evenly when the checker cell calls several checkers; default 1 per checker), the written exercises (graded by hand), the chapter's imports (run before
 a student's code, since a solution may use ``np`` from the chapter's import cell), and a
 fingerprint of every given code cell, by which :func:`identify_chapter` recognises a submission
 whatever its file name. The manifest is plain JSON: ``make autograder`` ships it in every zip.
@@ -107,16 +107,20 @@ def chapter_entry(nb: Any, stem: str) -> dict:
                 if fs and isinstance(meta.get("points"), (int, float)):
                     points = float(meta["points"])
             j += 1
-        checker = None
+        calls: list = []
         nxt = next((c for c in cells[j:] if c["cell_type"] == "code" and SOLUTION_TAG not in _tags(c)), None)
         if functions and nxt is not None:
             calls = [(ck, fn) for ck, fn in _checker_calls(nxt["source"]) if fn in functions]
-            if calls:
-                checker = calls[0]
-        if checker:
-            exercises.append({"label": ex_label, "title": ex_title, "checker": checker[0], "function": checker[1],
-                              "functions": functions, "points": points if points is not None else 1.0})
-        else:
+            calls = list(dict.fromkeys(calls))  # one graded item per checker call
+        for checker, function in calls:
+            several = len(calls) > 1
+            exercises.append({
+                "label": f"{ex_label}.{function}" if several else ex_label,
+                "title": f"{ex_title}: {function}" if several else ex_title,
+                "checker": checker, "function": function, "functions": functions,
+                "points": (points / len(calls) if points is not None else 1.0),
+            })
+        if not calls:
             written.append({"label": ex_label, "title": ex_title,
                             "kind": "exploration" if "exploration" in kinds or functions else "written"})
     given = [c for c in cells if c["cell_type"] == "code" and SOLUTION_TAG not in _tags(c)]
