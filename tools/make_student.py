@@ -801,7 +801,7 @@ def instructor_problems(nb: NotebookNode) -> list[str]:
 # Command line
 # ------------------------------------------------------------------------------------------
 def _default_notebooks() -> list[Path]:
-    return sorted((ROOT / "notebooks").glob("*.ipynb"))
+    return sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

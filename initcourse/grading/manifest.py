@@ -139,7 +139,7 @@ def build_manifest(notebooks: Union[str, Path, list]) -> dict:
     """``{chapter stem: entry}`` for a folder of instructor notebooks (or a list of paths)."""
     import nbformat
 
-    paths = sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb")) if isinstance(notebooks, (str, Path)) else [Path(p) for p in notebooks]
+    paths = sorted(Path(notebooks).glob("[0-9]*.ipynb")) if isinstance(notebooks, (str, Path)) else [Path(p) for p in notebooks]
     out = {}
     for path in paths:
         nb = nbformat.read(str(path), as_version=4)
