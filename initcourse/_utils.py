@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Union
 
 import numpy as np
 
-RngLike = Union[None, int, np.random.Generator]
-"""What every ``rng=`` argument accepts: ``None`` (fresh entropy), an ``int`` seed, or a Generator."""
+RngLike = None | int | np.random.Generator
+"""What every ``rng=`` argument accepts: ``None`` (fresh entropy), an ``int`` seed, or a
+Generator."""
 
 
 def as_rng(rng: RngLike) -> np.random.Generator:
-    """Return a :class:`numpy.random.Generator` for ``rng`` (``None``, an ``int`` seed, or a Generator).
+    """Return a numpy ``Generator`` for ``rng``: None, a seed or a Generator.
 
-    A Generator is returned as is (so successive calls draw new numbers); an ``int`` gives
-    ``np.random.default_rng(rng)``, so the same seed always gives the same array.
+    A Generator is returned as is (so successive calls draw new numbers); an ``int``
+    gives ``np.random.default_rng(rng)``, so the same seed always gives the same array.
     """
     if rng is None:
         return np.random.default_rng()
@@ -32,8 +32,8 @@ def as_rng(rng: RngLike) -> np.random.Generator:
     )
 
 
-def as_shape(shape: Union[int, Iterable[int]], name: str = "shape") -> tuple[int, ...]:
-    """Validate and return ``shape`` as a tuple of positive ints (an int ``n`` means ``(n,)``).
+def as_shape(shape: int | Iterable[int], name: str = "shape") -> tuple[int, ...]:
+    """Return ``shape`` as a tuple of positive ints (an int ``n`` means ``(n,)``).
 
     ``()`` is allowed (a scalar). Zero or negative dimensions, floats and booleans are a
     ``ValueError``/``TypeError`` that names the parameter and the value received.
@@ -43,23 +43,32 @@ def as_shape(shape: Union[int, Iterable[int]], name: str = "shape") -> tuple[int
     try:
         dims = tuple(shape)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(f"{name}: expected a tuple of positive ints, got {shape!r}") from None
-    out = []
+        raise TypeError(
+            f"{name}: expected a tuple of positive ints, got {shape!r}"
+        ) from None
+    out: list[int] = []
     for d in dims:
         if isinstance(d, bool) or not isinstance(d, numbers.Integral):
             raise TypeError(f"{name}: every dimension must be an int, got {shape!r}")
         if int(d) < 1:
             raise ValueError(
-                f"{name}: every dimension must be a positive int (empty arrays cannot be "
-                f"initialized), got {tuple(dims)!r}"
+                f"{name}: every dimension must be a positive int (empty arrays cannot "
+                f"be initialized), got {tuple(dims)!r}"
             )
         out.append(int(d))
     return tuple(out)
 
 
 def check_positive(value: float, name: str) -> float:
-    """Return ``float(value)`` if it is a finite number > 0, else raise ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+    """Return ``float(value)`` if it is finite and > 0, else raise a ``ValueError``.
+
+    The error message names ``name``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
     return float(value)
 
@@ -67,13 +76,16 @@ def check_positive(value: float, name: str) -> float:
 def check_choice(value: str, name: str, allowed: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``allowed``.
 
-    A value that is not a ``str`` is a ``TypeError``, any other value a ``ValueError``; both list
-    the allowed values.
+    A value that is not a ``str`` is a ``TypeError``, any other value a ``ValueError``;
+    both list the allowed values.
     """
     if not isinstance(value, str):
         raise TypeError(
-            f"{name}: expected a str, one of {', '.join(map(repr, allowed))}; got {type(value).__name__} {value!r}"
+            f"{name}: expected a str, one of {', '.join(map(repr, allowed))}; got "
+            f"{type(value).__name__} {value!r}"
         )
     if value not in allowed:
-        raise ValueError(f"{name}: got {value!r}; allowed values are {', '.join(map(repr, allowed))}")
+        raise ValueError(
+            f"{name}: got {value!r}; allowed values are {', '.join(map(repr, allowed))}"
+        )
     return value

@@ -1,30 +1,36 @@
-"""Forward and backward signal propagation through a deep fully connected net at initialization.
+"""Forward and backward signal propagation through a deep dense net at initialization.
 
-Plain numpy (never imports TensorFlow). A net with widths :math:`n_0, n_1, \\dots, n_L` computes, for
-a batch of inputs :math:`x_0` of shape ``(batch, n_0)``,
+Plain numpy (never imports TensorFlow). A net with widths :math:`n_0, n_1, \\dots, n_L`
+computes, for a batch of inputs :math:`x_0` of shape ``(batch, n_0)``,
 
 .. math::
 
-    h_l = x_{l-1} W_l + b_l \\quad \\text{(pre-activation)}, \\qquad x_l = \\phi(h_l), \\qquad l = 1, \\dots, L,
+    h_l = x_{l-1} W_l + b_l \\quad \\text{(pre-activation)}, \\qquad
+    x_l = \\phi(h_l), \\qquad l = 1, \\dots, L,
 
-with :math:`W_l` of shape ``(n_{l-1}, n_l)`` (the Keras layout ``(fan_in, fan_out)``) drawn by an
-initializer and :math:`b_l \\sim \\mathcal N(0, \\sigma_b^2)`. The backward pass starts from a random
-gradient :math:`g_L = \\partial\\mathcal L/\\partial h_L \\sim \\mathcal N(0, 1)` at the top
+with :math:`W_l` of shape ``(n_{l-1}, n_l)`` (the Keras layout ``(fan_in, fan_out)``)
+drawn by an initializer and :math:`b_l \\sim \\mathcal N(0, \\sigma_b^2)`. The backward
+pass starts from a random gradient
+:math:`g_L = \\partial\\mathcal L/\\partial h_L \\sim \\mathcal N(0, 1)` at the top
 pre-activation and applies the chain rule
 
 .. math::
 
-    \\delta_L = g_L, \\qquad \\delta_{l-1} = (\\delta_l W_l^\\top) \\odot \\phi'(h_{l-1}), \\qquad
-    \\frac{\\partial \\mathcal L}{\\partial W_l} = \\frac{1}{B}\\, x_{l-1}^\\top \\delta_l .
+    \\delta_L = g_L, \\qquad
+    \\delta_{l-1} = (\\delta_l W_l^\\top) \\odot \\phi'(h_{l-1}), \\qquad
+    \\frac{\\partial \\mathcal L}{\\partial W_l}
+    = \\frac{1}{B}\\, x_{l-1}^\\top \\delta_l .
 
 A standard-normal :math:`g_L` is the gradient of the random linear loss
-:math:`\\mathcal L = \\frac1B\\sum_b g_{L,b} \\cdot h_{L,b}`: it isolates what the *network* does to
-gradients from what a particular loss does, so :math:`\\mathrm{std}(\\delta_l)` is the gradient scale
-relative to a unit gradient at the top :cite:`glorot2010understanding,he2015delving`.
+:math:`\\mathcal L = \\frac1B\\sum_b g_{L,b} \\cdot h_{L,b}`: it isolates what the
+*network* does to gradients from what a particular loss does, so
+:math:`\\mathrm{std}(\\delta_l)` is the gradient scale relative to a unit gradient at
+the top :cite:`glorot2010understanding,he2015delving`.
 
-:func:`simulate` reports per-layer statistics (the numbers behind Glorot and Bengio's and He et
-al.'s arguments); :func:`jacobian_singular_values` and :func:`product_singular_values` give the
-spectra of Saxe et al. and Pennington et al. :cite:`saxe2014exact,pennington2017resurrecting`.
+:func:`simulate` reports per-layer statistics (the numbers behind Glorot and Bengio's
+and He et al.'s arguments); :func:`jacobian_singular_values` and
+:func:`product_singular_values` give the spectra of Saxe et al. and Pennington et al.
+:cite:`saxe2014exact,pennington2017resurrecting`.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -46,7 +52,7 @@ from initcourse._utils import RngLike, as_rng, check_choice, check_positive
 
 try:  # ships with scikit-learn (a dependency); optional here
     from threadpoolctl import threadpool_limits as _threadpool_limits
-except ImportError:  # pragma: no cover - without it BLAS keeps its default number of threads
+except ImportError:  # pragma: no cover - BLAS keeps its default number of threads
     _threadpool_limits = None
 
 __all__ = [
@@ -61,7 +67,7 @@ __all__ = [
 ]
 
 Array = np.ndarray
-InitializerLike = Union[str, Callable[..., Array]]
+InitializerLike = str | Callable[..., Array]
 
 # SELU constants (Klambauer et al. 2017).
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -81,7 +87,8 @@ ACTIVATIONS: tuple[str, ...] = (
     "elu",
     "swish",
 )
-"""Activation names accepted by :func:`simulate` and :func:`jacobian_singular_values`."""
+"""Activation names accepted by :func:`simulate` and
+:func:`jacobian_singular_values`."""
 
 _DEFAULT_PARAM = {"leaky_relu": 0.01, "elu": 1.0}
 
@@ -102,19 +109,21 @@ SATURATION_RULES: dict[str, str] = {
 _SMALL_DERIVATIVE = 0.05
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Activations and their derivatives
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def activation_functions(
-    activation: str, param: Optional[float] = None
+    activation: str, param: float | None = None
 ) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
-    """Return ``(phi, dphi)``: the activation and its derivative, vectorized over numpy arrays.
+    """Return ``(phi, dphi)``: the activation and its derivative, vectorized (numpy).
 
-    ``param`` is the negative slope of ``"leaky_relu"`` (default 0.01) or the :math:`\\alpha` of
-    ``"elu"`` (default 1.0); the other activations take no parameter. ``"gelu"`` is the exact
-    :math:`x\\,\\Phi(x)` with :math:`\\Phi(x) = \\tfrac12(1 + \\mathrm{erf}(x/\\sqrt2))`
-    :cite:`hendrycks2016gaussian`; ``"selu"`` uses the constants of :cite:`klambauer2017self`;
-    ``"swish"`` is :math:`x\\,\\sigma(x)`. The derivative of ReLU at 0 is taken as 0.
+    ``param`` is the negative slope of ``"leaky_relu"`` (default 0.01) or the
+    :math:`\\alpha` of ``"elu"`` (default 1.0); the other activations take no parameter.
+    ``"gelu"`` is the exact :math:`x\\,\\Phi(x)` with
+    :math:`\\Phi(x) = \\tfrac12(1 + \\mathrm{erf}(x/\\sqrt2))`
+    :cite:`hendrycks2016gaussian`; ``"selu"`` uses the constants of
+    :cite:`klambauer2017self`; ``"swish"`` is :math:`x\\,\\sigma(x)`. The derivative of
+    ReLU at 0 is taken as 0.
 
     Raises
     ------
@@ -128,15 +137,24 @@ def activation_functions(
     if activation == "relu":
         return (lambda h: np.maximum(h, 0.0)), (lambda h: (h > 0).astype(h.dtype))
     if activation == "leaky_relu":
-        return (lambda h: np.where(h > 0, h, a * h)), (lambda h: np.where(h > 0, 1.0, a).astype(h.dtype))
+        assert a is not None  # _check_param gives leaky_relu its default slope
+        return (lambda h: np.where(h > 0, h, a * h)), (
+            lambda h: np.where(h > 0, 1.0, a).astype(h.dtype)
+        )
     if activation == "tanh":
         return np.tanh, (lambda h: 1.0 - np.tanh(h) ** 2)
     if activation == "sigmoid":
         return expit, (lambda h: expit(h) * (1.0 - expit(h)))
     if activation == "selu":
         return (
-            lambda h: SELU_SCALE * np.where(h > 0, h, SELU_ALPHA * np.expm1(np.minimum(h, 0.0))),
-            lambda h: SELU_SCALE * np.where(h > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(h, 0.0))),
+            lambda h: (
+                SELU_SCALE
+                * np.where(h > 0, h, SELU_ALPHA * np.expm1(np.minimum(h, 0.0)))
+            ),
+            lambda h: (
+                SELU_SCALE
+                * np.where(h > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(h, 0.0)))
+            ),
         )
     if activation == "elu":
         return (
@@ -146,7 +164,10 @@ def activation_functions(
     if activation == "gelu":
         return (
             lambda h: h * 0.5 * (1.0 + erf(h / _SQRT_2)),
-            lambda h: 0.5 * (1.0 + erf(h / _SQRT_2)) + h * _INV_SQRT_2PI * np.exp(-0.5 * h * h),
+            lambda h: (
+                0.5 * (1.0 + erf(h / _SQRT_2))
+                + h * _INV_SQRT_2PI * np.exp(-0.5 * h * h)
+            ),
         )
     if activation == "softplus":
         return (lambda h: np.logaddexp(0.0, h)), expit
@@ -154,8 +175,12 @@ def activation_functions(
     return (lambda h: h * expit(h)), (lambda h: expit(h) * (1.0 + h * (1.0 - expit(h))))
 
 
-def saturation_fraction(activation: str, h: Array, x: Array, dphi_h: Optional[Array] = None) -> float:
-    """Fraction of entries in saturation, by the rule :data:`SATURATION_RULES` gives for ``activation``.
+def saturation_fraction(
+    activation: str, h: Array, x: Array, dphi_h: Array | None = None
+) -> float:
+    """Fraction of entries in saturation, by the rule of :data:`SATURATION_RULES`.
+
+    The rule is the one for ``activation``.
 
     Parameters
     ----------
@@ -180,12 +205,14 @@ def saturation_fraction(activation: str, h: Array, x: Array, dphi_h: Optional[Ar
     return float(np.mean(np.abs(dphi_h) < _SMALL_DERIVATIVE))
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Result
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @dataclass
 class PropagationResult:
-    """Per-layer statistics of one :func:`simulate` run; every array has length ``L`` (layers 1..L).
+    """Per-layer statistics of one :func:`simulate` run (arrays of length ``L``).
+
+    Entry ``l - 1`` of every array belongs to layer ``l`` (layers 1..L).
 
     Attributes
     ----------
@@ -194,19 +221,23 @@ class PropagationResult:
     activation, initializer : str
         What was simulated (``initializer`` is the name, or the callable's ``repr``).
     preact_mean, preact_std : numpy.ndarray
-        Mean and standard deviation of the pre-activations :math:`h_l` (over batch and units).
+        Mean and standard deviation of the pre-activations :math:`h_l` (over batch and
+        units).
     act_mean, act_std : numpy.ndarray
         The same for the activations :math:`x_l = \\phi(h_l)`.
     saturated : numpy.ndarray
-        Fraction of entries of :math:`x_l` in saturation (:data:`SATURATION_RULES`). The rules are
-        thresholds on :math:`x_l = \\phi(h_l)` or on :math:`\\phi'(h_l)`, i.e. on the pre-activation
-        :math:`h_l` lying in the flat part of :math:`\\phi`, where the unit passes almost no gradient
-        back (the gradient :math:`\\delta_{l}` is multiplied by :math:`\\phi'(h_l)`).
+        Fraction of entries of :math:`x_l` in saturation (:data:`SATURATION_RULES`). The
+        rules are thresholds on :math:`x_l = \\phi(h_l)` or on :math:`\\phi'(h_l)`, i.e.
+        on the pre-activation :math:`h_l` lying in the flat part of :math:`\\phi`, where
+        the unit passes almost no gradient back (the gradient :math:`\\delta_{l}` is
+        multiplied by :math:`\\phi'(h_l)`).
     grad_mean, grad_std : numpy.ndarray or None
-        Mean and standard deviation of :math:`\\delta_l = \\partial\\mathcal L/\\partial h_l` (``None`` if
+        Mean and standard deviation of
+        :math:`\\delta_l = \\partial\\mathcal L/\\partial h_l` (``None`` if
         ``backward=False``).
     weight_grad_std : numpy.ndarray or None
-        Standard deviation of the entries of :math:`\\partial\\mathcal L/\\partial W_l = x_{l-1}^\\top\\delta_l / B`.
+        Standard deviation of the entries of
+        :math:`\\partial\\mathcal L/\\partial W_l = x_{l-1}^\\top\\delta_l / B`.
     activations : list of numpy.ndarray or None
         :math:`x_1, \\dots, x_L` (each ``(batch, n_l)``) when ``keep_activations=True``.
     """
@@ -219,10 +250,10 @@ class PropagationResult:
     act_mean: Array
     act_std: Array
     saturated: Array
-    grad_std: Optional[Array] = None
-    weight_grad_std: Optional[Array] = None
-    activations: Optional[list[Array]] = field(default=None, repr=False)
-    grad_mean: Optional[Array] = None
+    grad_std: Array | None = None
+    weight_grad_std: Array | None = None
+    activations: list[Array] | None = field(default=None, repr=False)
+    grad_mean: Array | None = None
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
         "preact_mean",
@@ -243,41 +274,61 @@ class PropagationResult:
     def _columns(self) -> list[str]:
         return [c for c in self.COLUMNS if getattr(self, c) is not None]
 
-    def as_table(self, digits: int = 3, layers: Optional[Sequence[int]] = None) -> str:
-        """Return the statistics as an aligned text table (one row per layer, ``digits`` significant digits).
+    def as_table(self, digits: int = 3, layers: Sequence[int] | None = None) -> str:
+        """Return the statistics as an aligned text table (one row per layer, ``digits``
+        significant digits).
 
         Parameters
         ----------
         digits : int
-            Significant digits of every number (format ``.{digits}g``), so the text is deterministic
-            for a fixed seed.
+            Significant digits of every number (format ``.{digits}g``), so the text is
+            deterministic for a fixed seed.
         layers : sequence of int, optional
             1-based layer numbers to show (default: all).
         """
-        if isinstance(digits, bool) or not isinstance(digits, numbers.Integral) or not 1 <= digits <= 12:
+        if (
+            isinstance(digits, bool)
+            or not isinstance(digits, numbers.Integral)
+            or not 1 <= digits <= 12
+        ):
             raise ValueError(f"digits: must be an int in [1, 12], got {digits!r}")
         rows_idx = self._check_layers(layers)
         cols = self._columns()
         header = ["layer", "width", *cols]
         body = [
-            [str(i), str(self.widths[i]), *(_fmt(getattr(self, c)[i - 1], digits) for c in cols)] for i in rows_idx
+            [
+                str(i),
+                str(self.widths[i]),
+                *(_fmt(getattr(self, c)[i - 1], digits) for c in cols),
+            ]
+            for i in rows_idx
         ]
         widths = [max(len(r[k]) for r in [header, *body]) for k in range(len(header))]
-        lines = ["  ".join(s.rjust(w) for s, w in zip(r, widths)) for r in [header, *body]]
+        lines = [
+            "  ".join(s.rjust(w) for s, w in zip(r, widths)) for r in [header, *body]
+        ]
         return "\n".join(lines)
 
-    def _check_layers(self, layers: Optional[Sequence[int]]) -> list[int]:
+    def _check_layers(self, layers: Sequence[int] | None) -> list[int]:
         if layers is None:
             return list(range(1, self.depth + 1))
-        out = []
+        out: list[int] = []
         for i in layers:
-            if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 1 <= i <= self.depth:
-                raise ValueError(f"layers: every entry must be a layer number in 1..{self.depth}, got {i!r}")
+            if (
+                isinstance(i, bool)
+                or not isinstance(i, numbers.Integral)
+                or not 1 <= i <= self.depth
+            ):
+                raise ValueError(
+                    f"layers: every entry must be a layer number in 1..{self.depth}, "
+                    f"got {i!r}"
+                )
             out.append(int(i))
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serializable dict: metadata plus every statistic as a list of floats."""
+        """Return a JSON-serializable dict: metadata plus every statistic as a list of
+        floats."""
         out: dict[str, Any] = {
             "widths": list(self.widths),
             "activation": self.activation,
@@ -297,14 +348,14 @@ def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}g}"
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Argument handling
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _check_activation(activation: str) -> str:
     return check_choice(activation, "activation", ACTIVATIONS)
 
 
-def _check_param(activation: str, param: Optional[float]) -> Optional[float]:
+def _check_param(activation: str, param: float | None) -> float | None:
     if activation not in _DEFAULT_PARAM:
         if param is not None:
             raise ValueError(
@@ -314,37 +365,65 @@ def _check_param(activation: str, param: Optional[float]) -> Optional[float]:
         return None
     if param is None:
         return _DEFAULT_PARAM[activation]
-    if isinstance(param, bool) or not isinstance(param, numbers.Real) or not math.isfinite(param) or param < 0:
-        raise ValueError(f"activation_param: must be a finite number >= 0 for {activation!r}, got {param!r}")
+    if (
+        isinstance(param, bool)
+        or not isinstance(param, numbers.Real)
+        or not math.isfinite(param)
+        or param < 0
+    ):
+        raise ValueError(
+            f"activation_param: must be a finite number >= 0 for {activation!r}, got "
+            f"{param!r}"
+        )
     return float(param)
 
 
 def _check_int(value: int, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+    ):
         raise ValueError(f"{name}: must be an int >= {minimum}, got {value!r}")
     return int(value)
 
 
-def _resolve_widths(widths: Optional[Sequence[int]], depth: Optional[int], width: Optional[int]) -> list[int]:
-    """``widths`` = [n_0, ..., n_L], or ``depth`` layers of ``width`` units (n_0 = width)."""
+def _resolve_widths(
+    widths: Sequence[int] | None, depth: int | None, width: int | None
+) -> list[int]:
+    """``widths`` = [n_0, ..., n_L], or ``depth`` layers of ``width`` units (n_0 =
+    width)."""
     if widths is not None:
         if depth is not None or width is not None:
             raise ValueError(
-                f"widths: give either widths or depth and width, not both (got widths={widths!r}, "
-                f"depth={depth!r}, width={width!r})"
+                "widths: give either widths or depth and width, not both (got "
+                f"widths={widths!r}, depth={depth!r}, width={width!r})"
             )
-        if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) and not isinstance(widths, np.ndarray):
-            raise TypeError(f"widths: expected a sequence of positive ints [n_0, ..., n_L], got {widths!r}")
+        if (
+            isinstance(widths, (str, bytes))
+            or not isinstance(widths, Sequence)
+            and not isinstance(widths, np.ndarray)
+        ):
+            raise TypeError(
+                "widths: expected a sequence of positive ints [n_0, ..., n_L], got "
+                f"{widths!r}"
+            )
         ws = list(widths)
         if len(ws) < 2:
-            raise ValueError(f"widths: need at least two entries [n_0, n_1] (one layer), got {widths!r}")
+            raise ValueError(
+                "widths: need at least two entries [n_0, n_1] (one layer), got "
+                f"{widths!r}"
+            )
         for w in ws:
             if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1:
-                raise ValueError(f"widths: every entry must be a positive int, got {widths!r}")
+                raise ValueError(
+                    f"widths: every entry must be a positive int, got {widths!r}"
+                )
         return [int(w) for w in ws]
     if depth is None or width is None:
         raise ValueError(
-            f"widths: give widths=[n_0, ..., n_L] or both depth and width (got depth={depth!r}, width={width!r})"
+            "widths: give widths=[n_0, ..., n_L] or both depth and width (got "
+            f"depth={depth!r}, width={width!r})"
         )
     d = _check_int(depth, "depth")
     n = _check_int(width, "width")
@@ -352,13 +431,15 @@ def _resolve_widths(widths: Optional[Sequence[int]], depth: Optional[int], width
 
 
 def _single_threaded_blas() -> contextlib.AbstractContextManager:
-    """A context in which numpy's BLAS uses one thread (a no-op without ``threadpoolctl``).
+    """A context in which numpy's BLAS uses one thread (a no-op without
+    ``threadpoolctl``).
 
-    The products of :func:`simulate` are small (e.g. 512 × 256 by 256 × 256) and run back to back:
-    on a machine whose cores are busy with other work, multi-threaded OpenBLAS spends its time
-    waiting for threads and is several times *slower* than one thread (measured: 90 such products
-    took 1.4 s with the default threads on a loaded 2-core machine, 0.14 s with one). One thread
-    also makes the numbers independent of the machine's core count.
+    The products of :func:`simulate` are small (e.g. 512 × 256 by 256 × 256) and run
+    back to back: on a machine whose cores are busy with other work, multi-threaded
+    OpenBLAS spends its time waiting for threads and is several times *slower* than one
+    thread (measured: 90 such products took 1.4 s with the default threads on a loaded
+    2-core machine, 0.14 s with one). One thread also makes the numbers independent of
+    the machine's core count.
     """
     if _threadpool_limits is None:
         return contextlib.nullcontext()
@@ -376,13 +457,21 @@ def _check_float_dtype(dtype: DTypeLike) -> np.dtype:
 
 
 def _check_nonneg(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
-def _resolve_initializer(initializer: InitializerLike) -> tuple[Callable[[tuple[int, int], np.random.Generator], Array], str]:
-    """Return ``(draw(shape, rng), name)`` for a name from :mod:`initcourse.initializers` or a callable."""
+def _resolve_initializer(
+    initializer: InitializerLike,
+) -> tuple[Callable[[tuple[int, int], np.random.Generator], Array], str]:
+    """Return ``(draw(shape, rng), name)`` for a name from
+    :mod:`initcourse.initializers` or a callable."""
     if isinstance(initializer, str):
         try:
             fn = _initializers.get(initializer)
@@ -394,12 +483,15 @@ def _resolve_initializer(initializer: InitializerLike) -> tuple[Callable[[tuple[
         name = getattr(initializer, "__name__", None) or repr(initializer)
     else:
         raise TypeError(
-            f"initializer: expected a name from initcourse.initializers.NAMES or a callable "
-            f"f(shape, rng=...), got {type(initializer).__name__} {initializer!r}"
+            "initializer: expected a name from initcourse.initializers.NAMES or a "
+            f"callable f(shape, rng=...), got {type(initializer).__name__} "
+            f"{initializer!r}"
         )
     try:
         params = inspect.signature(fn).parameters
-        takes_rng = "rng" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        takes_rng = "rng" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+        )
     except (TypeError, ValueError):  # builtins without a signature
         takes_rng = True
 
@@ -407,20 +499,22 @@ def _resolve_initializer(initializer: InitializerLike) -> tuple[Callable[[tuple[
         w = fn(shape, rng=rng) if takes_rng else fn(shape)
         w = np.asarray(w, dtype=np.float64)
         if w.shape != shape:
-            raise ValueError(f"initializer: {name} returned shape {w.shape}, expected {shape}")
+            raise ValueError(
+                f"initializer: {name} returned shape {w.shape}, expected {shape}"
+            )
         return w
 
     return draw, name
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Simulation
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def simulate(
-    widths: Optional[Sequence[int]] = None,
+    widths: Sequence[int] | None = None,
     *,
-    depth: Optional[int] = None,
-    width: Optional[int] = None,
+    depth: int | None = None,
+    width: int | None = None,
     initializer: InitializerLike = "he_normal",
     activation: str = "relu",
     bias_std: float = 0.0,
@@ -429,40 +523,44 @@ def simulate(
     rng: RngLike = None,
     keep_activations: bool = False,
     backward: bool = True,
-    activation_param: Optional[float] = None,
+    activation_param: float | None = None,
     dtype: DTypeLike = np.float32,
-    bias_variance: Optional[float] = None,
+    bias_variance: float | None = None,
 ) -> PropagationResult:
-    """Simulate a deep fully connected net at initialization, forward and backward (float64 numpy).
+    """Simulate a deep dense net at initialization, forward and backward (numpy).
 
-    Forward: :math:`x_0 \\sim \\mathcal N(0, \\text{input\\_std}^2)` of shape ``(batch_size, n_0)``;
-    :math:`h_l = x_{l-1} W_l + b_l`, :math:`x_l = \\phi(h_l)`, with :math:`W_l` from ``initializer``
-    (shape ``(n_{l-1}, n_l)``) and :math:`b_l \\sim \\mathcal N(0, \\text{bias\\_std}^2)`.
-    Backward (if ``backward``): :math:`\\delta_L = g_L \\sim \\mathcal N(0, 1)` at the top
-    pre-activation (the gradient of a random linear loss, see the module docstring), then
+    Forward: :math:`x_0 \\sim \\mathcal N(0, \\text{input\\_std}^2)` of shape
+    ``(batch_size, n_0)``; :math:`h_l = x_{l-1} W_l + b_l`, :math:`x_l = \\phi(h_l)`,
+    with :math:`W_l` from ``initializer`` (shape ``(n_{l-1}, n_l)``) and
+    :math:`b_l \\sim \\mathcal N(0, \\text{bias\\_std}^2)`. Backward (if ``backward``):
+    :math:`\\delta_L = g_L \\sim \\mathcal N(0, 1)` at the top pre-activation (the
+    gradient of a random linear loss, see the module docstring), then
     :math:`\\delta_{l-1} = (\\delta_l W_l^\\top) \\odot \\phi'(h_{l-1})` and
-    :math:`\\partial\\mathcal L/\\partial W_l = x_{l-1}^\\top \\delta_l / B`.
-    Draws from ``rng`` in this order: :math:`x_0`, then :math:`(W_l, b_l)` layer by layer, then :math:`g_L`.
+    :math:`\\partial\\mathcal L/\\partial W_l = x_{l-1}^\\top \\delta_l / B`. Draws from
+    ``rng`` in this order: :math:`x_0`, then :math:`(W_l, b_l)` layer by layer, then
+    :math:`g_L`.
 
-    With He initialization and ReLU the activation scale stays put; with Glorot it shrinks by about
-    :math:`1/\\sqrt2` per layer :cite:`glorot2010understanding,he2015delving`.
+    With He initialization and ReLU the activation scale stays put; with Glorot it
+    shrinks by about :math:`1/\\sqrt2` per layer
+    :cite:`glorot2010understanding,he2015delving`.
 
-    Speed: 30 layers of width 256 with a batch of 512, forward and backward, take about 0.3 s on
-    one CPU core. The matrix products run with single-threaded BLAS (via ``threadpoolctl``), which
-    is much faster than multi-threaded BLAS on a busy machine and makes the numbers independent of
-    the number of cores.
+    Speed: 30 layers of width 256 with a batch of 512, forward and backward, take about
+    0.3 s on one CPU core. The matrix products run with single-threaded BLAS (via
+    ``threadpoolctl``), which is much faster than multi-threaded BLAS on a busy machine
+    and makes the numbers independent of the number of cores.
 
     Parameters
     ----------
     widths : sequence of int, optional
-        :math:`[n_0, n_1, \\dots, n_L]`. Alternatively ``depth`` and ``width`` (then :math:`n_l` = ``width``
-        for every l, including the input).
+        :math:`[n_0, n_1, \\dots, n_L]`. Alternatively ``depth`` and ``width`` (then
+        :math:`n_l` = ``width`` for every l, including the input).
     depth, width : int, optional
         Number of layers :math:`L` and their common width.
     initializer : str or callable
-        A name from :data:`initcourse.initializers.NAMES` or a callable ``f(shape, rng=...)`` returning
-        an array of ``shape = (fan_in, fan_out)`` (e.g. ``functools.partial(orthogonal, gain=1.2)``).
-        Callables without an ``rng`` parameter are called as ``f(shape)``.
+        A name from :data:`initcourse.initializers.NAMES` or a callable
+        ``f(shape, rng=...)`` returning an array of ``shape = (fan_in, fan_out)`` (e.g.
+        ``functools.partial(orthogonal, gain=1.2)``). Callables without an ``rng``
+        parameter are called as ``f(shape)``.
     activation : str
         One of :data:`ACTIVATIONS`.
     bias_std : float
@@ -476,15 +574,17 @@ def simulate(
     keep_activations : bool
         Store :math:`x_1, \\dots, x_L` in the result (for histograms).
     backward : bool
-        Run the backward pass (``grad_std`` and ``weight_grad_std`` are ``None`` otherwise).
+        Run the backward pass (``grad_std`` and ``weight_grad_std`` are ``None``
+        otherwise).
     activation_param : float, optional
-        Negative slope of ``"leaky_relu"`` (default 0.01) or :math:`\\alpha` of ``"elu"`` (default 1).
+        Negative slope of ``"leaky_relu"`` (default 0.01) or :math:`\\alpha` of
+        ``"elu"`` (default 1).
     dtype : numpy float dtype
-        Precision of the simulated net: ``float32`` (the default, as in Keras; twice as fast) or
-        ``float64``. The statistics are always accumulated in float64.
+        Precision of the simulated net: ``float32`` (the default, as in Keras; twice as
+        fast) or ``float64``. The statistics are always accumulated in float64.
     bias_variance : float, optional
-        The bias variance :math:`\\sigma_b^2` of mean-field theory, as an alternative to ``bias_std``
-        (``bias_std = sqrt(bias_variance)``); give one or the other.
+        The bias variance :math:`\\sigma_b^2` of mean-field theory, as an alternative to
+        ``bias_std`` (``bias_std = sqrt(bias_variance)``); give one or the other.
 
     Returns
     -------
@@ -498,7 +598,9 @@ def simulate(
 
     Examples
     --------
-    >>> res = simulate(depth=10, width=64, initializer="he_normal", activation="relu", rng=0)
+    >>> res = simulate(
+    ...     depth=10, width=64, initializer="he_normal", activation="relu", rng=0
+    ... )
     >>> len(res.act_std)
     10
     """
@@ -510,20 +612,36 @@ def simulate(
     if bias_variance is not None:
         if bias_std != 0.0:
             raise ValueError(
-                f"bias_variance: give either bias_std ({bias_std!r}) or bias_variance ({bias_variance!r}), not both"
+                f"bias_variance: give either bias_std ({bias_std!r}) or bias_variance "
+                f"({bias_variance!r}), not both"
             )
         bias_std = float(np.sqrt(_check_nonneg(bias_variance, "bias_variance")))
     batch = _check_int(batch_size, "batch_size")
     input_std = check_positive(input_std, "input_std")
     for flag, fname in ((keep_activations, "keep_activations"), (backward, "backward")):
         if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{fname}: expected a bool, got {type(flag).__name__} {flag!r}")
+            raise TypeError(
+                f"{fname}: expected a bool, got {type(flag).__name__} {flag!r}"
+            )
     dt = _check_float_dtype(dtype)
     gen = as_rng(rng)
 
     with _single_threaded_blas():
-        return _simulate(ws, activation, phi, dphi, draw, init_name, bias_std, batch, input_std,
-                         keep_activations, backward, dt, gen)
+        return _simulate(
+            ws,
+            activation,
+            phi,
+            dphi,
+            draw,
+            init_name,
+            bias_std,
+            batch,
+            input_std,
+            keep_activations,
+            backward,
+            dt,
+            gen,
+        )
 
 
 def _simulate(
@@ -543,7 +661,10 @@ def _simulate(
 ) -> PropagationResult:
     """The computation of :func:`simulate`, on validated arguments."""
     n_layers = len(ws) - 1
-    stats = {k: np.empty(n_layers) for k in ("preact_mean", "preact_std", "act_mean", "act_std", "saturated")}
+    stats = {
+        k: np.empty(n_layers)
+        for k in ("preact_mean", "preact_std", "act_mean", "act_std", "saturated")
+    }
     x = gen.normal(0.0, input_std, size=(batch, ws[0])).astype(dt)
     inputs: list[Array] = []  # x_{l-1}, needed for dL/dW
     derivs: list[Array] = []  # phi'(h_l)
@@ -595,25 +716,31 @@ def _simulate(
 
 
 def jacobian_singular_values(
-    widths: Optional[Sequence[int]] = None,
+    widths: Sequence[int] | None = None,
     *,
-    depth: Optional[int] = None,
-    width: Optional[int] = None,
+    depth: int | None = None,
+    width: int | None = None,
     initializer: InitializerLike,
     activation: str,
     bias_std: float = 0.0,
     rng: RngLike = None,
     input_std: float = 1.0,
-    activation_param: Optional[float] = None,
+    activation_param: float | None = None,
 ) -> Array:
-    """Singular values of the input-output Jacobian :math:`J = \\partial x_L / \\partial x_0` at one random input.
+    """Singular values of the Jacobian :math:`J = \\partial x_L / \\partial x_0`.
 
-    .. math:: J = D_L W_L^\\top D_{L-1} W_{L-1}^\\top \\cdots D_1 W_1^\\top, \\qquad D_l = \\mathrm{diag}(\\phi'(h_l))
+    The Jacobian is taken at one random input.
 
-    for one input :math:`x_0 \\sim \\mathcal N(0, \\text{input\\_std}^2 I)`. *Dynamical isometry* means all
-    singular values are close to 1; it needs orthogonal weights and a nonlinearity that is close to
-    linear around the operating point, and is impossible for ReLU
-    :cite:`saxe2014exact,pennington2017resurrecting`. Arguments as in :func:`simulate`.
+    .. math::
+
+        J = D_L W_L^\\top D_{L-1} W_{L-1}^\\top \\cdots D_1 W_1^\\top, \\qquad
+        D_l = \\mathrm{diag}(\\phi'(h_l))
+
+    for one input :math:`x_0 \\sim \\mathcal N(0, \\text{input\\_std}^2 I)`. *Dynamical
+    isometry* means all singular values are close to 1; it needs orthogonal weights and
+    a nonlinearity that is close to linear around the operating point, and is impossible
+    for ReLU :cite:`saxe2014exact,pennington2017resurrecting`. Arguments as in
+    :func:`simulate`.
 
     Returns
     -------
@@ -629,7 +756,7 @@ def jacobian_singular_values(
     gen = as_rng(rng)
 
     x = gen.normal(0.0, input_std, size=ws[0])
-    jac: Optional[Array] = None
+    jac: Array | None = None
     for i in range(len(ws) - 1):
         w = draw((ws[i], ws[i + 1]), gen)
         h = x @ w
@@ -642,13 +769,18 @@ def jacobian_singular_values(
     return np.linalg.svd(jac, compute_uv=False)
 
 
-def product_singular_values(depth: int, n: int, *, initializer: InitializerLike, rng: RngLike = None) -> Array:
-    """Singular values of the product :math:`W_1 W_2 \\cdots W_{\\mathrm{depth}}` of random ``n × n`` matrices.
+def product_singular_values(
+    depth: int, n: int, *, initializer: InitializerLike, rng: RngLike = None
+) -> Array:
+    """Singular values of a product of ``depth`` random ``n × n`` matrices.
 
-    The end-to-end map of a deep *linear* network. With Gaussian entries of variance :math:`1/n` the
-    squared norm of a vector is preserved on average, yet the spectrum of the product spreads out
-    exponentially with depth (most singular values vanish, a few grow); with orthogonal matrices
-    every singular value is exactly 1 :cite:`saxe2014exact`.
+    The product is :math:`W_1 W_2 \\cdots W_{\\mathrm{depth}}`.
+
+    The end-to-end map of a deep *linear* network. With Gaussian entries of variance
+    :math:`1/n` the squared norm of a vector is preserved on average, yet the spectrum
+    of the product spreads out exponentially with depth (most singular values vanish, a
+    few grow); with orthogonal matrices every singular value is exactly 1
+    :cite:`saxe2014exact`.
 
     Parameters
     ----------
@@ -657,7 +789,8 @@ def product_singular_values(depth: int, n: int, *, initializer: InitializerLike,
     n : int
         Matrix size.
     initializer : str or callable
-        As in :func:`simulate`, e.g. ``"orthogonal"`` or ``functools.partial(random_normal, stddev=n**-0.5)``.
+        As in :func:`simulate`, e.g. ``"orthogonal"`` or
+        ``functools.partial(random_normal, stddev=n**-0.5)``.
     rng : None, int or numpy.random.Generator
         Source of randomness.
 
