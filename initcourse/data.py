@@ -1,15 +1,17 @@
-"""Data sets for the course: scikit-learn's bundled digits, (Fashion-)MNIST, and small synthetic tasks.
+"""Data sets for the course: digits, (Fashion-)MNIST and small synthetic tasks.
 
 Everything here works offline except downloading (Fashion-)MNIST for the first time:
 :func:`load_digits` reads the 8x8 digits that ship with scikit-learn, and the synthetic
 generators (:func:`make_teacher_regression`, :func:`make_long_range_sequences`,
 :func:`make_spirals`, :func:`make_blobs`) draw from an explicit ``rng``.
 :func:`load_mnist` uses Keras's loaders (cache in ``~/.keras/datasets``) and raises
-:class:`DataUnavailableError`, saying what failed and what to do, when the file is neither
-cached nor downloadable; it falls back to the digits only when asked to (``fallback="digits"``).
+:class:`DataUnavailableError`, saying what failed and what to do, when the file is
+neither cached nor downloadable; it falls back to the digits only when asked to
+(``fallback="digits"``).
 
-Arrays follow Keras conventions: inputs ``float32`` of shape ``(n, *input_shape)``, class
-labels ``int64`` of shape ``(n,)``. Only :func:`load_mnist` imports Keras (on call).
+Arrays follow Keras conventions: inputs ``float32`` of shape ``(n, *input_shape)``,
+class labels ``int64`` of shape ``(n,)``. Only :func:`load_mnist` imports Keras (on
+call).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import os
 import socket
 import warnings
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -56,7 +57,9 @@ _MNIST_ORIGINS = {
 
 
 class DataUnavailableError(RuntimeError):
-    """A data set could not be loaded (not cached and not downloadable). The message says what to do."""
+    """A data set could not be loaded (not cached and not downloadable).
+
+    The message says what to do."""
 
 
 @dataclass(eq=False)
@@ -68,8 +71,8 @@ class Dataset:
     x_train, x_test : numpy.ndarray
         ``float32`` inputs of shape ``(n, *input_shape)``.
     y_train, y_test : numpy.ndarray
-        ``int64`` class labels of shape ``(n,)`` (classification) or ``float32`` targets of
-        shape ``(n, d_out)`` (regression, ``n_classes is None``).
+        ``int64`` class labels of shape ``(n,)`` (classification) or ``float32`` targets
+        of shape ``(n, d_out)`` (regression, ``n_classes is None``).
     n_classes : int or None
         Number of classes; ``None`` for a regression task.
     input_shape : tuple of int
@@ -82,7 +85,7 @@ class Dataset:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    n_classes: Optional[int]
+    n_classes: int | None
     input_shape: tuple[int, ...]
     name: str
 
@@ -99,8 +102,8 @@ class Dataset:
     def __repr__(self) -> str:
         task = "regression" if self.n_classes is None else f"{self.n_classes} classes"
         return (
-            f"Dataset(name={self.name!r}, n_train={self.n_train}, n_test={self.n_test}, "
-            f"input_shape={self.input_shape}, {task})"
+            f"Dataset(name={self.name!r}, n_train={self.n_train}, "
+            f"n_test={self.n_test}, input_shape={self.input_shape}, {task})"
         )
 
 
@@ -109,15 +112,24 @@ class Dataset:
 
 def _check_int(value: object, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{name}: expected an int >= {minimum}, got {type(value).__name__} "
+            f"{value!r}"
+        )
     if int(value) < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
     return int(value)
 
 
 def _check_fraction(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{name}: expected a number strictly between 0 and 1, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 < float(value) < 1.0
+    ):
+        raise ValueError(
+            f"{name}: expected a number strictly between 0 and 1, got {value!r}"
+        )
     return float(value)
 
 
@@ -129,10 +141,10 @@ def standardize(
     .. math:: \\tilde x_{ij} = (x_{ij} - \\mu_j) / \\sigma_j, \\quad
        \\mu_j, \\sigma_j \\text{ computed on the training rows only.}
 
-    Features that are constant on the training set (``sigma_j <= eps``, e.g. the always-black
-    border pixels of the digits) are set to 0 in both sets instead of being divided by zero.
-    Unit-variance inputs are what the variance-preserving initializers assume
-    {cite}`lecun1998efficient`.
+    Features that are constant on the training set (``sigma_j <= eps``, e.g. the
+    always-black border pixels of the digits) are set to 0 in both sets instead of being
+    divided by zero. Unit-variance inputs are what the variance-preserving initializers
+    assume {cite}`lecun1998efficient`.
 
     Parameters
     ----------
@@ -150,7 +162,8 @@ def standardize(
     x_test = np.asarray(x_test, dtype=np.float64)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise ValueError(
-            f"x_test: expected examples of shape {x_train.shape[1:]} like x_train, got {x_test.shape[1:]}"
+            f"x_test: expected examples of shape {x_train.shape[1:]} like x_train, got "
+            f"{x_test.shape[1:]}"
         )
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0)
@@ -162,9 +175,10 @@ def standardize(
 
 
 def _stratified_subset(
-    x: np.ndarray, y: np.ndarray, n: Optional[int], seed: int, name: str
+    x: np.ndarray, y: np.ndarray, n: int | None, seed: int, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Keep ``n`` examples, stratified by label (all of them when ``n`` is None or too large)."""
+    """Keep ``n`` examples, stratified by label (all of them when ``n`` is None or too
+    large)."""
     if n is None:
         return x, y
     n = _check_int(n, name)
@@ -174,7 +188,9 @@ def _stratified_subset(
 
     n_classes = len(np.unique(y))
     stratify = y if n >= n_classes else None
-    keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=stratify, random_state=seed)
+    keep, _ = train_test_split(
+        np.arange(len(y)), train_size=n, stratify=stratify, random_state=seed
+    )
     keep = np.sort(keep)
     return x[keep], y[keep]
 
@@ -195,8 +211,9 @@ def make_dataset(
     x : numpy.ndarray
         Inputs, shape ``(n, ...)``.
     y : numpy.ndarray
-        Integer class labels of shape ``(n,)`` (classification, split stratified) or float
-        targets of shape ``(n,)``/``(n, d_out)`` (regression; ``n_classes`` is None).
+        Integer class labels of shape ``(n,)`` (classification, split stratified) or
+        float targets of shape ``(n,)``/``(n, d_out)`` (regression; ``n_classes`` is
+        None).
     test_size : float
         Fraction of examples held out for testing, in (0, 1).
     seed : int
@@ -212,7 +229,8 @@ def make_dataset(
     y = np.asarray(y)
     if x.ndim < 2 or len(x) != len(y):
         raise ValueError(
-            f"x, y: expected x of shape (n, ...) and y with the same n, got x {x.shape} and y {y.shape}"
+            "x, y: expected x of shape (n, ...) and y with the same n, got x "
+            f"{x.shape} and y {y.shape}"
         )
     test_size = _check_fraction(test_size, "test_size")
     seed = _check_int(seed, "seed", minimum=0)
@@ -225,7 +243,7 @@ def make_dataset(
         x_tr, x_te = standardize(x_tr, x_te)
     if classification:
         y_tr, y_te = y_tr.astype(np.int64), y_te.astype(np.int64)
-        n_classes: Optional[int] = int(y.max()) + 1
+        n_classes: int | None = int(y.max()) + 1
     else:
         y_tr = y_tr.astype(np.float32).reshape(len(y_tr), -1)
         y_te = y_te.astype(np.float32).reshape(len(y_te), -1)
@@ -245,13 +263,17 @@ def make_dataset(
 
 
 def load_digits(
-    *, test_size: float = 0.25, seed: int = 0, flatten: bool = True, standardize: bool = True
+    *,
+    test_size: float = 0.25,
+    seed: int = 0,
+    flatten: bool = True,
+    standardize: bool = True,
 ) -> Dataset:
-    """The 1797 8x8 handwritten digits bundled with scikit-learn (offline), split and standardized.
+    """The 1797 8x8 digits bundled with scikit-learn (offline), split and standardized.
 
-    The split is stratified (each class keeps its share in both sets) and fixed by ``seed``.
-    With ``standardize=True`` each of the 64 pixels is shifted and scaled with the
-    training-set mean and std; pixels that are constant on the training set become 0
+    The split is stratified (each class keeps its share in both sets) and fixed by
+    ``seed``. With ``standardize=True`` each of the 64 pixels is shifted and scaled with
+    the training-set mean and std; pixels that are constant on the training set become 0
     (see :func:`initcourse.data.standardize`).
 
     Parameters
@@ -261,7 +283,8 @@ def load_digits(
     seed : int
         Seed of the split.
     flatten : bool
-        ``True``: inputs of shape ``(64,)``; ``False``: images ``(8, 8, 1)`` (channels last).
+        ``True``: inputs of shape ``(64,)``; ``False``: images ``(8, 8, 1)`` (channels
+        last).
     standardize : bool
         Standardize with training statistics; ``False`` keeps the raw 0..16 intensities.
 
@@ -275,7 +298,9 @@ def load_digits(
     raw = _sk_load_digits()
     x = raw.data.astype(np.float64)
     y = raw.target.astype(np.int64)
-    ds = make_dataset(x, y, test_size=test_size, seed=seed, standardize_x=standardize, name="digits")
+    ds = make_dataset(
+        x, y, test_size=test_size, seed=seed, standardize_x=standardize, name="digits"
+    )
     if not flatten:
         ds.x_train = ds.x_train.reshape(-1, 8, 8, 1)
         ds.x_test = ds.x_test.reshape(-1, 8, 8, 1)
@@ -284,8 +309,10 @@ def load_digits(
 
 
 def keras_cache_dir() -> str:
-    """The directory where Keras caches data sets: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    """Keras' data set cache: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras"
+    )
     return os.path.join(home, "datasets")
 
 
@@ -297,9 +324,9 @@ def _is_cached(kind: str) -> bool:
 def load_mnist(
     kind: str = "mnist",
     *,
-    n_train: Optional[int] = None,
-    n_test: Optional[int] = None,
-    fallback: Optional[str] = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    fallback: str | None = None,
     flatten: bool = True,
     standardize: bool = True,
     seed: int = 0,
@@ -307,23 +334,24 @@ def load_mnist(
 ) -> Dataset:
     """MNIST or Fashion-MNIST (28x28 grey images, 10 classes) through Keras's loaders.
 
-    The files are read from the Keras cache (``~/.keras/datasets``, or ``$KERAS_HOME/datasets``)
-    when present; otherwise Keras downloads them, with a socket timeout of ``timeout`` seconds
-    so that a machine without internet fails quickly instead of hanging. If that fails, a
-    :class:`DataUnavailableError` says which loader failed, the cache path, the underlying error
-    and what to do. Only with ``fallback="digits"`` does it return :func:`load_digits` instead
-    (with a ``UserWarning`` saying so; the returned data set is named ``"digits"``).
+    The files are read from the Keras cache (``~/.keras/datasets``, or
+    ``$KERAS_HOME/datasets``) when present; otherwise Keras downloads them, with a
+    socket timeout of ``timeout`` seconds so that a machine without internet fails
+    quickly instead of hanging. If that fails, a :class:`DataUnavailableError` says
+    which loader failed, the cache path, the underlying error and what to do. Only with
+    ``fallback="digits"`` does it return :func:`load_digits` instead (with a
+    ``UserWarning`` saying so; the returned data set is named ``"digits"``).
 
     Parameters
     ----------
     kind : {"mnist", "fashion_mnist"}
         Which data set.
     n_train, n_test : int or None
-        Keep a stratified random subset of this size (chosen with ``seed``); None keeps all
-        (60000 / 10000).
+        Keep a stratified random subset of this size (chosen with ``seed``); None keeps
+        all (60000 / 10000).
     fallback : {None, "digits"}
-        What to do when the data cannot be loaded: None raises, "digits" warns and returns
-        the scikit-learn digits (then ``n_train``/``n_test`` subsample those).
+        What to do when the data cannot be loaded: None raises, "digits" warns and
+        returns the scikit-learn digits (then ``n_train``/``n_test`` subsample those).
     flatten : bool
         ``True``: inputs of shape ``(784,)``; ``False``: images ``(28, 28, 1)``.
     standardize : bool
@@ -351,23 +379,33 @@ def load_mnist(
         if fallback == "digits":
             warnings.warn(
                 f"{message.splitlines()[0]} Falling back to scikit-learn's 8x8 digits "
-                f"(fallback='digits'): the returned data set is 'digits', not {kind!r}.",
+                "(fallback='digits'): the returned data set is 'digits', not "
+                f"{kind!r}.",
                 UserWarning,
                 stacklevel=2,
             )
             ds = load_digits(seed=seed, flatten=flatten, standardize=standardize)
-            ds.x_train, ds.y_train = _stratified_subset(ds.x_train, ds.y_train, n_train, seed, "n_train")
-            ds.x_test, ds.y_test = _stratified_subset(ds.x_test, ds.y_test, n_test, seed, "n_test")
+            ds.x_train, ds.y_train = _stratified_subset(
+                ds.x_train, ds.y_train, n_train, seed, "n_train"
+            )
+            ds.x_test, ds.y_test = _stratified_subset(
+                ds.x_test, ds.y_test, n_test, seed, "n_test"
+            )
             return ds
         raise DataUnavailableError(message) from err
-    x_tr, y_tr = _stratified_subset(x_tr, y_tr.astype(np.int64), n_train, seed, "n_train")
+    x_tr, y_tr = _stratified_subset(
+        x_tr, y_tr.astype(np.int64), n_train, seed, "n_train"
+    )
     x_te, y_te = _stratified_subset(x_te, y_te.astype(np.int64), n_test, seed, "n_test")
     x_tr = x_tr.reshape(len(x_tr), -1).astype(np.float64)
     x_te = x_te.reshape(len(x_te), -1).astype(np.float64)
     if standardize:
         x_tr, x_te = _std(x_tr, x_te)
     else:
-        x_tr, x_te = (x_tr / 255.0).astype(np.float32), (x_te / 255.0).astype(np.float32)
+        x_tr, x_te = (
+            (x_tr / 255.0).astype(np.float32),
+            (x_te / 255.0).astype(np.float32),
+        )
     shape: tuple[int, ...] = (784,) if flatten else (28, 28, 1)
     return Dataset(
         x_train=np.ascontiguousarray(x_tr.reshape((-1, *shape)), dtype=np.float32),
@@ -380,11 +418,13 @@ def load_mnist(
     )
 
 
-_std = standardize  # ``load_mnist``/``load_digits`` have a parameter that shadows the function name
+# ``load_mnist``/``load_digits`` have a parameter that shadows the function name
+_std = standardize
 
 
 def _keras_load(kind: str, timeout: float):
-    """Call ``keras.datasets.<kind>.load_data()`` with a socket timeout and its chatter silenced."""
+    """Call ``keras.datasets.<kind>.load_data()`` with a socket timeout and its chatter
+    silenced."""
     import keras
 
     loader = getattr(keras.datasets, kind).load_data
@@ -401,17 +441,17 @@ def _unavailable_message(kind: str, err: BaseException) -> str:
     cache = keras_cache_dir()
     files = ", ".join(_MNIST_FILES[kind])
     return (
-        f"load_mnist(kind={kind!r}): keras.datasets.{kind}.load_data() failed, and the Keras cache "
-        f"{cache} does not hold a usable copy ({files}). "
-        f"Underlying error: {type(err).__name__}: {err}\n"
-        f"What to do: (1) connect to the internet and call load_mnist again (Keras downloads "
-        f"from {_MNIST_ORIGINS[kind]} and caches the file); or (2) copy {files} into {cache}; "
-        f"or (3) call load_mnist({kind!r}, fallback='digits') to use scikit-learn's bundled 8x8 "
-        f"digits instead."
+        f"load_mnist(kind={kind!r}): keras.datasets.{kind}.load_data() failed, and the "
+        f"Keras cache {cache} does not hold a usable copy ({files}). Underlying error: "
+        f"{type(err).__name__}: {err}\nWhat to do: (1) connect to the internet and "
+        f"call load_mnist again (Keras downloads from {_MNIST_ORIGINS[kind]} and "
+        f"caches the file); or (2) copy {files} into {cache}; or (3) call "
+        f"load_mnist({kind!r}, fallback='digits') to use scikit-learn's bundled 8x8 "
+        "digits instead."
     )
 
 
-# --------------------------------------------------------------------------- synthetic data
+# ----------------------------------------------------------------------- synthetic data
 
 
 def make_teacher_regression(
@@ -424,14 +464,16 @@ def make_teacher_regression(
     noise: float = 0.0,
     rng: RngLike = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets from a random "teacher" network (a student-teacher regression task).
+    """Inputs and targets from a random "teacher" network (student-teacher regression).
 
     .. math:: x \\sim \\mathcal N(0, I_d), \\quad
-       h_0 = x,\\; h_l = \\phi(W_l h_{l-1}),\\; y = W_{L+1} h_L + \\sigma\\,\\varepsilon,
+       h_0 = x,\\; h_l = \\phi(W_l h_{l-1}),\\;
+       y = W_{L+1} h_L + \\sigma\\,\\varepsilon,
 
-    with teacher weights :math:`W_l \\sim \\mathcal N(0, 1/\\text{fan\\_in})` (LeCun scaling
-    {cite}`lecun1998efficient`, so that the teacher's signal neither vanishes nor explodes)
-    and :math:`\\varepsilon \\sim \\mathcal N(0, 1)`. ``hidden=()`` gives a linear teacher.
+    with teacher weights :math:`W_l \\sim \\mathcal N(0, 1/\\text{fan\\_in})` (LeCun
+    scaling {cite}`lecun1998efficient`, so that the teacher's signal neither vanishes
+    nor explodes) and :math:`\\varepsilon \\sim \\mathcal N(0, 1)`. ``hidden=()`` gives
+    a linear teacher.
 
     Parameters
     ----------
@@ -459,7 +501,11 @@ def make_teacher_regression(
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or noise < 0:
         raise ValueError(f"noise: expected a number >= 0, got {noise!r}")
     gen = as_rng(rng)
-    phi = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0), "linear": lambda z: z}[activation]
+    phi = {
+        "tanh": np.tanh,
+        "relu": lambda z: np.maximum(z, 0.0),
+        "linear": lambda z: z,
+    }[activation]
     x = gen.standard_normal((n, d))
     h = x
     widths = (d, *hidden, d_out)
@@ -478,12 +524,13 @@ def make_long_range_sequences(
     """The "adding problem": a long-range memory task for recurrent networks.
 
     Each sequence has ``length`` time steps with two channels: a value
-    :math:`u_t \\sim \\mathcal U[0, 1]` and a marker :math:`m_t \\in \\{0, 1\\}` that is 1 at
-    exactly two positions, one in the first half and one in the second half. The target is
-    the sum of the two marked values, :math:`y = \\sum_t m_t u_t`. Predicting the constant
-    1 gives a mean squared error of :math:`2 \\cdot \\tfrac1{12} = 1/6 \\approx 0.167`, the
-    baseline a network must beat by remembering across up to ``length`` steps
-    (Hochreiter & Schmidhuber 1997; used for identity-initialized RNNs by {cite}`le2015simple`).
+    :math:`u_t \\sim \\mathcal U[0, 1]` and a marker :math:`m_t \\in \\{0, 1\\}` that is
+    1 at exactly two positions, one in the first half and one in the second half. The
+    target is the sum of the two marked values, :math:`y = \\sum_t m_t u_t`. Predicting
+    the constant 1 gives a mean squared error of
+    :math:`2 \\cdot \\tfrac1{12} = 1/6 \\approx 0.167`, the baseline a network must beat
+    by remembering across up to ``length`` steps (Hochreiter & Schmidhuber 1997; used
+    for identity-initialized RNNs by {cite}`le2015simple`).
 
     Parameters
     ----------
@@ -516,9 +563,14 @@ def make_long_range_sequences(
 
 
 def make_spirals(
-    n: int, *, n_classes: int = 2, noise: float = 0.1, turns: float = 1.0, rng: RngLike = None
+    n: int,
+    *,
+    n_classes: int = 2,
+    noise: float = 0.1,
+    turns: float = 1.0,
+    rng: RngLike = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Interleaved 2-D spirals, one arm per class (a small nonlinear classification task).
+    """Interleaved 2-D spirals, one arm per class: a small nonlinear task.
 
     Arm :math:`k` at parameter :math:`t \\in [0, 1]` is at radius :math:`t` and angle
     :math:`2\\pi(\\text{turns}\\cdot t + k / K)`, plus Gaussian noise of std ``noise``.
@@ -544,11 +596,18 @@ def make_spirals(
 
 
 def make_blobs(
-    n: int, *, n_classes: int = 3, d: int = 2, spread: float = 1.0, separation: float = 4.0, rng: RngLike = None
+    n: int,
+    *,
+    n_classes: int = 3,
+    d: int = 2,
+    spread: float = 1.0,
+    separation: float = 4.0,
+    rng: RngLike = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian blobs: class :math:`k` is :math:`\\mathcal N(c_k, \\text{spread}^2 I_d)`.
+    """Gaussian blobs: class k is :math:`\\mathcal N(c_k, \\text{spread}^2 I_d)`.
 
-    The centres :math:`c_k` are drawn from :math:`\\mathcal N(0, \\text{separation}^2 I_d)`.
+    The centres :math:`c_k` are drawn from
+    :math:`\\mathcal N(0, \\text{separation}^2 I_d)`.
 
     Returns
     -------

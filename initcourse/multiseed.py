@@ -1,19 +1,21 @@
-"""Train many seeds of a small MLP at once, to make claims that hold across seeds and machines.
+"""Train many seeds of a small MLP at once: claims that hold across seeds and machines.
 
-A claim such as "He trains and N(0, 1) does not" rests on several independent seeds, with
-the spread shown and an ``assert`` on what holds in every seed. Training the seeds one after
-another costs a chapter's whole time budget; here every *replica* (one initializer, one
-seed) is a slice of stacked weights ``W_l`` of shape ``(R, fan_in, fan_out)``, and all
-replicas train together in one compiled TensorFlow graph with batched matmuls:
+A claim such as "He trains and N(0, 1) does not" rests on several independent seeds,
+with the spread shown and an ``assert`` on what holds in every seed. Training the seeds
+one after another costs a chapter's whole time budget; here every *replica* (one
+initializer, one seed) is a slice of stacked weights ``W_l`` of shape
+``(R, fan_in, fan_out)``, and all replicas train together in one compiled TensorFlow
+graph with batched matmuls:
 
 .. math:: h^{(r)}_l = \\phi\\big(h^{(r)}_{l-1} W^{(r)}_l + b^{(r)}_l\\big),
-   \\qquad \\mathcal L = \\sum_r \\frac{1}{B}\\sum_{i} \\ell\\big(z^{(r)}_i, y^{(r)}_i\\big).
+   \\qquad
+   \\mathcal L = \\sum_r \\frac{1}{B}\\sum_{i} \\ell\\big(z^{(r)}_i, y^{(r)}_i\\big).
 
 The loss is a *sum* over replicas, so the gradient of replica ``r``'s weights is its own
 loss's gradient, and the optimizers used here (SGD, momentum, Adam, RMSprop) act
 elementwise: each replica trains exactly as it would alone. Each replica draws its own
-weights, from a seed derived from ``(seed, label)`` by :func:`arm_seed` (so two arms never
-share a random draw rescaled), and sees its own batch order.
+weights, from a seed derived from ``(seed, label)`` by :func:`arm_seed` (so two arms
+never share a random draw rescaled), and sees its own batch order.
 
 * :func:`train_seeds` trains one initializer over several seeds -> :class:`SeedRuns`.
 * :func:`compare_seeds` trains several initializers over the same seeds in one graph ->
@@ -30,7 +32,7 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,31 +53,43 @@ __all__ = [
 
 #: Per-record metrics of a run; ``final(metric)`` gives each seed's last value.
 METRICS = ("loss", "accuracy", "test_loss", "test_accuracy")
-_HIGHER_IS_BETTER = {"loss": False, "accuracy": True, "test_loss": False, "test_accuracy": True}
+_HIGHER_IS_BETTER = {
+    "loss": False,
+    "accuracy": True,
+    "test_loss": False,
+    "test_accuracy": True,
+}
 
 
 def _check_int(value: object, name: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{name}: expected an int >= {minimum}, got {type(value).__name__} "
+            f"{value!r}"
+        )
     if int(value) < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
     return int(value)
 
 
-def _check_seeds(seeds: Union[int, Iterable[int]]) -> tuple[int, ...]:
+def _check_seeds(seeds: int | Iterable[int]) -> tuple[int, ...]:
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         return tuple(range(_check_int(seeds, "seeds", 1)))
     try:
         out = tuple(_check_int(s, "seeds[i]") for s in seeds)  # type: ignore[union-attr]
     except TypeError as err:
-        raise TypeError(f"seeds: expected a count >= 1 or a sequence of ints >= 0, got {seeds!r}") from err
+        raise TypeError(
+            f"seeds: expected a count >= 1 or a sequence of ints >= 0, got {seeds!r}"
+        ) from err
     if not out or len(set(out)) != len(out):
         raise ValueError(f"seeds: expected distinct seeds, at least one, got {seeds!r}")
     return out
 
 
 def arm_seed(seed: int, label: str) -> int:
-    """The seed of one arm's weights: a hash of ``(seed, label)`` via ``numpy.random.SeedSequence``.
+    """The seed of one arm's weights: a hash of ``(seed, label)`` (``SeedSequence``).
+
+    The hash is computed by ``numpy.random.SeedSequence``.
 
     Two arms of a comparison with the same ``seed`` but different labels get unrelated
     draws, so "He vs LeCun" never compares one Gaussian matrix with itself rescaled.
@@ -83,7 +97,9 @@ def arm_seed(seed: int, label: str) -> int:
     seed = _check_int(seed, "seed")
     if not isinstance(label, str):
         raise TypeError(f"label: expected a str, got {type(label).__name__} {label!r}")
-    state = np.random.SeedSequence([seed, zlib.crc32(label.encode("utf-8"))]).generate_state(1)
+    state = np.random.SeedSequence(
+        [seed, zlib.crc32(label.encode("utf-8"))]
+    ).generate_state(1)
     return int(state[0] % (2**31 - 1000))
 
 
@@ -103,8 +119,9 @@ class SeedRuns:
     steps : ndarray, shape (T,)
         Optimizer steps done at each record.
     loss, accuracy : ndarray, shape (S, T)
-        Mean training loss / accuracy over the mini-batches since the previous record (each
-        batch's loss before its update, as in :class:`initcourse.training.History`).
+        Mean training loss / accuracy over the mini-batches since the previous record
+        (each batch's loss before its update, as in
+        :class:`initcourse.training.History`).
     test_loss, test_accuracy : ndarray, shape (S, T)
         Loss / accuracy on the whole test set at each record.
     seconds : float
@@ -122,7 +139,8 @@ class SeedRuns:
     seconds: float = field(default=0.0, compare=False, repr=False)
 
     def final(self, metric: str = "test_accuracy") -> np.ndarray:
-        """Each seed's last recorded value of ``metric`` (one of :data:`METRICS`), shape (S,)."""
+        """Each seed's last recorded value of ``metric`` (one of :data:`METRICS`), shape
+        (S,)."""
         check_choice(metric, "metric", METRICS)
         return np.asarray(getattr(self, metric))[:, -1].copy()
 
@@ -139,20 +157,23 @@ class SeedRuns:
         """``"median 0.91, range 0.89-0.93 over 5 seeds"``: what the prose quotes."""
         lo, hi = self.spread(metric)
         return (
-            f"median {self.median(metric):.{digits}f}, range {lo:.{digits}f}-{hi:.{digits}f} "
-            f"over {len(self.seeds)} seeds"
+            f"median {self.median(metric):.{digits}f}, range "
+            f"{lo:.{digits}f}-{hi:.{digits}f} over {len(self.seeds)} seeds"
         )
 
 
 @dataclass
 class SeedComparison:
-    """Several initializers, each trained with the same seeds (:func:`compare_seeds`)."""
+    """Several initializers trained with the same seeds (:func:`compare_seeds`)."""
 
     runs: dict[str, SeedRuns]
 
     def __getitem__(self, label: str) -> SeedRuns:
         if label not in self.runs:
-            raise KeyError(f"label: {label!r} is not an arm of this comparison; arms: {list(self.runs)}")
+            raise KeyError(
+                f"label: {label!r} is not an arm of this comparison; arms: "
+                f"{list(self.runs)}"
+            )
         return self.runs[label]
 
     @property
@@ -163,15 +184,19 @@ class SeedComparison:
         """Each seed's last value of ``metric`` for arm ``label``."""
         return self[label].final(metric)
 
-    def wins(self, a: str, b: str, metric: str = "test_accuracy", margin: float = 0.0) -> int:
-        """In how many seeds ``a`` beats ``b`` on ``metric`` by more than ``margin`` (seed i vs seed i)."""
+    def wins(
+        self, a: str, b: str, metric: str = "test_accuracy", margin: float = 0.0
+    ) -> int:
+        """In how many seeds ``a`` beats ``b`` on ``metric`` by more than ``margin``
+        (seed i vs seed i)."""
         va, vb = self.final(a, metric), self.final(b, metric)
         sign = 1.0 if _HIGHER_IS_BETTER[metric] else -1.0
         return int(np.sum(sign * (va - vb) > margin))
 
     def gap(self, a: str, b: str, metric: str = "test_accuracy") -> float:
-        """Worst seed of ``a`` minus best seed of ``b``, signed so that > 0 means ``a`` is better
-        in every seed (``min(a) - max(b)`` for accuracies, ``min(b) - max(a)`` for losses)."""
+        """Worst seed of ``a`` minus best seed of ``b``, signed so that > 0 means ``a``
+        is better in every seed (``min(a) - max(b)`` for accuracies, ``min(b) - max(a)``
+        for losses)."""
         va, vb = self.final(a, metric), self.final(b, metric)
         if _HIGHER_IS_BETTER[metric]:
             return float(va.min() - vb.max())
@@ -183,27 +208,37 @@ class SeedComparison:
         return sorted(self.runs, key=lambda k: sign * self[k].median(metric))
 
     def table(self, metric: str = "test_accuracy", digits: int = 2) -> str:
-        """A fixed-width table (<= 88 columns for up to 8 seeds): arm, median, min, max, per seed."""
+        """A fixed-width table (<= 88 columns for up to 8 seeds): arm, median, min, max,
+        per seed."""
         check_choice(metric, "metric", METRICS)
         width = max(len(k) for k in self.runs)
         width = max(width, len("arm"))
         cells = digits + 3
-        head = f"{'arm':<{width}}  {'median':>{cells}} {'min':>{cells}} {'max':>{cells}}  per seed"
+        head = (
+            f"{'arm':<{width}}  {'median':>{cells}} {'min':>{cells}} "
+            f"{'max':>{cells}}  per seed"
+        )
         lines = [head]
         for label, run in self.runs.items():
             v = run.final(metric)
             per = " ".join(f"{x:.{digits}f}" for x in v)
             lines.append(
-                f"{label:<{width}}  {np.median(v):>{cells}.{digits}f} {v.min():>{cells}.{digits}f} "
-                f"{v.max():>{cells}.{digits}f}  {per}"
+                f"{label:<{width}}  {np.median(v):>{cells}.{digits}f} "
+                f"{v.min():>{cells}.{digits}f} {v.max():>{cells}.{digits}f}  {per}"
             )
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.table()
 
-    def plot(self, metric: str = "test_accuracy", ax: Any = None, labels: Optional[Sequence[str]] = None):
-        """Per-seed final values as points, one column per arm, with the median as a bar."""
+    def plot(
+        self,
+        metric: str = "test_accuracy",
+        ax: Any = None,
+        labels: Sequence[str] | None = None,
+    ):
+        """Per-seed final values as points, one column per arm, with the median as a
+        bar."""
         import matplotlib.pyplot as plt
 
         check_choice(metric, "metric", METRICS)
@@ -216,14 +251,14 @@ class SeedComparison:
             ax.hlines(np.median(v), i - 0.25, i + 0.25, color="k", lw=1.5)
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels(labels, rotation=20, ha="right")
-        ax.set_ylabel(metric.replace("_", " ") + f" (each point a seed, bar = median)")
+        ax.set_ylabel(metric.replace("_", " ") + " (each point a seed, bar = median)")
         return ax
 
     def plot_curves(
         self,
         metric: str = "loss",
         ax: Any = None,
-        labels: Optional[Sequence[str]] = None,
+        labels: Sequence[str] | None = None,
         logy: bool = False,
     ):
         """Median curve over seeds with a min-max band, one colour per arm."""
@@ -237,7 +272,13 @@ class SeedComparison:
             values = np.asarray(getattr(run, metric))
             color = f"C{i % 10}"
             ax.plot(run.steps, np.median(values, axis=0), color=color, label=label)
-            ax.fill_between(run.steps, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2)
+            ax.fill_between(
+                run.steps,
+                values.min(axis=0),
+                values.max(axis=0),
+                color=color,
+                alpha=0.2,
+            )
         if logy:
             ax.set_yscale("log")
         ax.set_xlabel("optimizer step")
@@ -249,7 +290,7 @@ class SeedComparison:
 # --------------------------------------------------------------------------- training
 
 
-def _activation(name: Optional[str]):
+def _activation(name: str | None):
     import keras
 
     if name is None or name == "linear":
@@ -258,40 +299,55 @@ def _activation(name: Optional[str]):
         return keras.activations.get(name)
     except (ValueError, TypeError):
         raise ValueError(
-            f"activation: unknown activation {name!r}; use a Keras name such as 'relu', 'tanh', "
-            f"'sigmoid', 'selu', 'gelu', 'linear' or None"
+            f"activation: unknown activation {name!r}; use a Keras name such as "
+            "'relu', 'tanh', 'sigmoid', 'selu', 'gelu', 'linear' or None"
         ) from None
 
 
-def _draw(spec: "InitializerLike", shape: tuple[int, int], seed: int, layer_index: int) -> np.ndarray:
+def _draw(
+    spec: InitializerLike, shape: tuple[int, int], seed: int, layer_index: int
+) -> np.ndarray:
     from initcourse.training import resolve_initializer
 
     init = resolve_initializer(spec, seed=seed, layer_index=layer_index)
     value = np.asarray(init(shape, dtype="float32"), dtype=np.float32)
     if value.shape != shape:
         raise ValueError(
-            f"kernel_initializer: {spec!r} returned shape {value.shape} for a kernel of shape {shape}"
+            f"kernel_initializer: {spec!r} returned shape {value.shape} for a kernel "
+            f"of shape {shape}"
         )
     return value
 
 
-def _check_data(data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def _check_data(
+    data: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     for attr in ("x_train", "y_train", "x_test", "y_test", "n_classes"):
         if not hasattr(data, attr):
-            raise TypeError(f"data: expected an initcourse.data.Dataset, got {type(data).__name__}")
+            raise TypeError(
+                f"data: expected an initcourse.data.Dataset, got {type(data).__name__}"
+            )
     if data.n_classes is None:
-        raise ValueError("data: multi-seed training supports classification data (n_classes set)")
+        raise ValueError(
+            "data: multi-seed training supports classification data (n_classes set)"
+        )
     x_train = np.asarray(data.x_train, np.float32).reshape(len(data.x_train), -1)
     x_test = np.asarray(data.x_test, np.float32).reshape(len(data.x_test), -1)
-    return x_train, np.asarray(data.y_train), x_test, np.asarray(data.y_test), int(data.n_classes)
+    return (
+        x_train,
+        np.asarray(data.y_train),
+        x_test,
+        np.asarray(data.y_test),
+        int(data.n_classes),
+    )
 
 
 def _replica_weights(
-    arms: Mapping[str, "InitializerLike"],
+    arms: Mapping[str, InitializerLike],
     seeds: Sequence[int],
     sizes: Sequence[int],
-    output_initializer: Optional["InitializerLike"],
-    bias_initializer: "InitializerLike",
+    output_initializer: InitializerLike | None,
+    bias_initializer: InitializerLike,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Stacked kernels and biases, replica r = (arm a, seed s) at index a * S + s."""
     n_layers = len(sizes) - 1
@@ -302,7 +358,11 @@ def _replica_weights(
             base = arm_seed(s, label)
             for i in range(n_layers):
                 last = i == n_layers - 1
-                k_spec = output_initializer if (last and output_initializer is not None) else spec
+                k_spec = (
+                    output_initializer
+                    if (last and output_initializer is not None)
+                    else spec
+                )
                 kernels[i].append(_draw(k_spec, (sizes[i], sizes[i + 1]), base, i))
                 b = _draw(bias_initializer, (1, sizes[i + 1]), base + 7919, i)
                 biases[i].append(b)
@@ -310,22 +370,22 @@ def _replica_weights(
 
 
 def _train_replicas(
-    arms: Mapping[str, "InitializerLike"],
-    data: "Dataset",
+    arms: Mapping[str, InitializerLike],
+    data: Dataset,
     *,
     seeds: tuple[int, ...],
     depth: int,
     width: int,
-    activation: Optional[str],
-    output_initializer: Optional["InitializerLike"],
-    bias_initializer: "InitializerLike",
+    activation: str | None,
+    output_initializer: InitializerLike | None,
+    bias_initializer: InitializerLike,
     batch_norm: bool,
     optimizer: str,
     learning_rate: float,
-    epochs: Optional[int],
-    steps: Optional[int],
+    epochs: int | None,
+    steps: int | None,
     batch_size: int,
-    eval_every: Optional[int],
+    eval_every: int | None,
 ) -> dict[str, SeedRuns]:
     import tensorflow as tf
 
@@ -335,10 +395,14 @@ def _train_replicas(
     depth = _check_int(depth, "depth", 0)
     width = _check_int(width, "width", 1)
     batch_size = _check_int(batch_size, "batch_size", 1)
-    check_choice(optimizer, "optimizer", ("sgd", "momentum", "nesterov", "adam", "rmsprop"))
+    check_choice(
+        optimizer, "optimizer", ("sgd", "momentum", "nesterov", "adam", "rmsprop")
+    )
     phi = _activation(activation)
     if epochs is not None and steps is not None:
-        raise ValueError(f"epochs, steps: give one budget, got epochs={epochs!r} and steps={steps!r}")
+        raise ValueError(
+            f"epochs, steps: give one budget, got epochs={epochs!r} and steps={steps!r}"
+        )
     n = x_train.shape[0]
     per_epoch = math.ceil(n / batch_size)
     if steps is not None:
@@ -352,10 +416,20 @@ def _train_replicas(
     n_rep = k0[0].shape[0]
     kernels = [tf.Variable(k, name=f"kernel_{i}") for i, k in enumerate(k0)]
     biases = [tf.Variable(b, name=f"bias_{i}") for i, b in enumerate(b0)]
-    gammas = [tf.Variable(tf.ones((n_rep, 1, width))) for _ in range(depth if batch_norm else 0)]
-    betas = [tf.Variable(tf.zeros((n_rep, 1, width))) for _ in range(depth if batch_norm else 0)]
-    moving_mean = [tf.Variable(tf.zeros((n_rep, 1, width)), trainable=False) for _ in gammas]
-    moving_var = [tf.Variable(tf.ones((n_rep, 1, width)), trainable=False) for _ in gammas]
+    gammas = [
+        tf.Variable(tf.ones((n_rep, 1, width)))
+        for _ in range(depth if batch_norm else 0)
+    ]
+    betas = [
+        tf.Variable(tf.zeros((n_rep, 1, width)))
+        for _ in range(depth if batch_norm else 0)
+    ]
+    moving_mean = [
+        tf.Variable(tf.zeros((n_rep, 1, width)), trainable=False) for _ in gammas
+    ]
+    moving_var = [
+        tf.Variable(tf.ones((n_rep, 1, width)), trainable=False) for _ in gammas
+    ]
     params = kernels + biases + gammas + betas
     opt = make_optimizer(optimizer, learning_rate)
     opt.build(params)
@@ -378,7 +452,9 @@ def _train_replicas(
 
     def per_replica(y, logits):
         ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-        hit = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y), tf.float32)
+        hit = tf.cast(
+            tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y), tf.float32
+        )
         return tf.reduce_mean(ce, axis=1), tf.reduce_mean(hit, axis=1)
 
     @tf.function(jit_compile=False)
@@ -391,7 +467,9 @@ def _train_replicas(
         return loss, acc
 
     x_test_t = tf.constant(np.broadcast_to(x_test, (n_rep, *x_test.shape)))
-    y_test_t = tf.constant(np.broadcast_to(y_test.astype(np.int64), (n_rep, len(y_test))))
+    y_test_t = tf.constant(
+        np.broadcast_to(y_test.astype(np.int64), (n_rep, len(y_test)))
+    )
 
     @tf.function(jit_compile=False)
     def eval_fn():
@@ -399,7 +477,8 @@ def _train_replicas(
 
     x_all = tf.constant(x_train)
     y_all = tf.constant(y_train.astype(np.int64))
-    # replica r follows the batch order of its seed, shared by the arms (paired comparison)
+    # replica r follows the batch order of its seed, shared by the arms (paired
+    # comparison)
     rep_seeds = [s for _ in arms for s in seeds]
     rec_steps: list[int] = []
     rec: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
@@ -413,8 +492,13 @@ def _train_replicas(
         for b in range(per_epoch):
             if done >= total:
                 break
-            idx = np.stack([o[b] for o in orders]) if len({len(o[b]) for o in orders}) == 1 else None
-            if idx is None:  # pragma: no cover - all orders have equal batch sizes by construction
+            idx = (
+                np.stack([o[b] for o in orders])
+                if len({len(o[b]) for o in orders}) == 1
+                else None
+            )
+            # all orders have equal batch sizes by construction
+            if idx is None:  # pragma: no cover
                 raise AssertionError("unequal batch sizes across replicas")
             loss, acc = step_fn(tf.gather(x_all, idx), tf.gather(y_all, idx))
             run_loss += loss.numpy() * idx.shape[1]
@@ -447,54 +531,63 @@ def _train_replicas(
 
 
 def compare_seeds(
-    initializers: Mapping[str, "InitializerLike"],
-    data: "Dataset",
+    initializers: Mapping[str, InitializerLike],
+    data: Dataset,
     *,
-    seeds: Union[int, Iterable[int]] = 5,
+    seeds: int | Iterable[int] = 5,
     depth: int = 3,
     width: int = 64,
-    activation: Optional[str] = "relu",
-    output_initializer: Optional["InitializerLike"] = None,
-    bias_initializer: "InitializerLike" = "zeros",
+    activation: str | None = "relu",
+    output_initializer: InitializerLike | None = None,
+    bias_initializer: InitializerLike = "zeros",
     batch_norm: bool = False,
     optimizer: str = "sgd",
     learning_rate: float = 0.05,
-    epochs: Optional[int] = None,
-    steps: Optional[int] = None,
+    epochs: int | None = None,
+    steps: int | None = None,
     batch_size: int = 128,
-    eval_every: Optional[int] = None,
+    eval_every: int | None = None,
 ) -> SeedComparison:
-    """Train an MLP per (initializer, seed), all in one graph, and collect per-seed results.
+    """Train an MLP per (initializer, seed), all in one graph; collect per-seed results.
 
     The network is :func:`initcourse.training.build_mlp`'s: ``depth`` hidden layers of
-    ``width`` units with ``activation`` (optionally batch-normalized before the activation
-    {cite}`ioffe2015batch`), then linear logits trained with softmax cross-entropy.
+    ``width`` units with ``activation`` (optionally batch-normalized before the
+    activation {cite}`ioffe2015batch`), then linear logits trained with softmax
+    cross-entropy.
 
     Parameters
     ----------
     initializers : mapping of str to initializer
-        Label -> kernel initializer (a Keras or course name, an ``Initializer``, or a callable
-        ``f(shape, dtype=None)``), as in :func:`initcourse.training.resolve_initializer`.
+        Label -> kernel initializer (a Keras or course name, an ``Initializer``, or a
+        callable ``f(shape, dtype=None)``), as in
+        :func:`initcourse.training.resolve_initializer`.
     data : Dataset
         Classification data; images are flattened.
     seeds : int or sequence of int
         ``5`` means seeds ``0..4``. Replica ``(label, s)`` draws its weights from
-        :func:`arm_seed` ``(s, label)`` and its batch order from ``s`` (arms share batch orders,
-        so seed ``i`` of two arms is a paired comparison).
+        :func:`arm_seed` ``(s, label)`` and its batch order from ``s`` (arms share batch
+        orders, so seed ``i`` of two arms is a paired comparison).
     depth, width, activation, output_initializer, bias_initializer, batch_norm
         The architecture (``output_initializer`` None uses the arm's initializer).
     optimizer, learning_rate, epochs, steps, batch_size, eval_every
-        As in :func:`initcourse.training.train` (``epochs`` and ``steps`` both None: 1 epoch).
+        As in :func:`initcourse.training.train` (``epochs`` and ``steps`` both None: 1
+        epoch).
 
     Returns
     -------
     SeedComparison
     """
     if not isinstance(initializers, Mapping) or not initializers:
-        raise TypeError(f"initializers: expected a non-empty dict label -> initializer, got {initializers!r}")
+        raise TypeError(
+            "initializers: expected a non-empty dict label -> initializer, got "
+            f"{initializers!r}"
+        )
     for label in initializers:
         if not isinstance(label, str):
-            raise TypeError(f"initializers: labels must be str, got {type(label).__name__} {label!r}")
+            raise TypeError(
+                f"initializers: labels must be str, got {type(label).__name__} "
+                f"{label!r}"
+            )
     runs = _train_replicas(
         dict(initializers),
         data,
@@ -516,11 +609,11 @@ def compare_seeds(
 
 
 def train_seeds(
-    kernel_initializer: "InitializerLike",
-    data: "Dataset",
+    kernel_initializer: InitializerLike,
+    data: Dataset,
     *,
-    label: Optional[str] = None,
-    seeds: Union[int, Iterable[int]] = 5,
+    label: str | None = None,
+    seeds: int | Iterable[int] = 5,
     **kwargs: Any,
 ) -> SeedRuns:
     """One initializer over several seeds: :func:`compare_seeds` with a single arm.
@@ -530,4 +623,6 @@ def train_seeds(
     """
     if label is None:
         label = kernel_initializer if isinstance(kernel_initializer, str) else "init"
-    return compare_seeds({label: kernel_initializer}, data, seeds=seeds, **kwargs)[label]
+    return compare_seeds({label: kernel_initializer}, data, seeds=seeds, **kwargs)[
+        label
+    ]
