@@ -1,8 +1,10 @@
-"""Shared fixtures: the book's table of contents and the website, built once per test session.
+"""Shared fixtures: the book's table of contents and the website, built once per test
+session.
 
-``built_site`` runs the same command as ``make book`` (``jupyter-book build . --builder html
--W -n --keep-going``) on a fresh ``_build/html`` and fails the requesting tests with the build
-log if the build fails or warns. The log is also kept in ``_build/book-build.log``.
+``built_site`` runs the same command as ``make book``
+(``jupyter-book build . --builder html -W -n --keep-going``) on a fresh ``_build/html``
+and fails the requesting tests with the build log if the build fails or warns. The log
+is also kept in ``_build/book-build.log``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ BUILD_COMMAND = ("build", ".", "--builder", "html", "-W", "-n", "--keep-going")
 
 
 def toc_files(root: Path = ROOT) -> list[str]:
-    """Every document named in ``_toc.yml`` (``root`` first), without suffix, in book order."""
+    """Every document named in ``_toc.yml`` (``root`` first), without suffix, in book
+    order."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     found: list[str] = [str(toc["root"])]
 
@@ -51,16 +54,24 @@ def source_of(docname: str, root: Path = ROOT) -> Path:
         path = root / (docname + suffix)
         if path.exists():
             return path
-    raise FileNotFoundError(f"_toc.yml names {docname!r} but neither {docname}.ipynb nor {docname}.md exists")
+    raise FileNotFoundError(
+        f"_toc.yml names {docname!r} but neither {docname}.ipynb nor {docname}.md "
+        "exists"
+    )
 
 
 def chapter_notebooks(root: Path = ROOT) -> list[Path]:
     """The chapter notebooks listed in ``_toc.yml``, in book order."""
-    return [root / (d + ".ipynb") for d in toc_files(root) if (root / (d + ".ipynb")).exists()]
+    return [
+        root / (d + ".ipynb")
+        for d in toc_files(root)
+        if (root / (d + ".ipynb")).exists()
+    ]
 
 
 def reader_pages(root: Path = ROOT) -> list[str]:
-    """The pages a reader meets first: the intro (``root``) and every chapter notebook."""
+    """The pages a reader meets first: the intro (``root``) and every chapter
+    notebook."""
     docs = toc_files(root)
     return [docs[0]] + [d for d in docs[1:] if (root / (d + ".ipynb")).exists()]
 
@@ -84,7 +95,8 @@ def toc_docs() -> list[str]:
 
 @pytest.fixture(scope="session")
 def built_site(request: pytest.FixtureRequest) -> Path:
-    """Build the website once per session into ``_build/html`` and return that folder."""
+    """Build the website once per session into ``_build/html`` and return that
+    folder."""
     for stale in (HTML, BUILD / ".doctrees"):
         shutil.rmtree(stale, ignore_errors=True)
     BUILD.mkdir(exist_ok=True)
@@ -102,13 +114,21 @@ def built_site(request: pytest.FixtureRequest) -> Path:
     seconds = time.perf_counter() - start
     log = proc.stdout
     BUILD_LOG.write_text(log, encoding="utf-8")
-    warnings = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)]
+    warnings = [
+        line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line)
+    ]
     if proc.returncode != 0 or warnings or not (HTML / "index.html").exists():
-        # the whole log once on the terminal; every test using the site fails with the short reason
-        say(request, f"==== book build log ({BUILD_LOG}) ====\n{log}\n==== end of book build log ====")
+        # the whole log once on the terminal; every test using the site fails with
+        # the short reason
+        say(
+            request,
+            f"==== book build log ({BUILD_LOG}) ====\n{log}\n==== end of book build "
+            "log ====",
+        )
         pytest.fail(
             f"`jupyter-book {' '.join(BUILD_COMMAND)}` failed (exit {proc.returncode}, "
-            f"{len(warnings)} warning/error lines, {seconds:.0f} s); log printed above and in {BUILD_LOG}:\n"
+            f"{len(warnings)} warning/error lines, {seconds:.0f} s); log printed above "
+            f"and in {BUILD_LOG}:\n"
             + "\n".join(warnings[:30] or log.splitlines()[-30:]),
             pytrace=False,
         )

@@ -1,4 +1,5 @@
-"""Tests of initcourse.data: the digits loader, the (Fashion-)MNIST failure path and fallback, synthetic sets."""
+"""Tests of initcourse.data: the digits loader, the (Fashion-)MNIST failure path and
+fallback, synthetic sets."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ def digits():
 def test_digits_shapes_and_dtypes(digits):
     assert digits.x_train.shape == (1347, 64) and digits.x_test.shape == (450, 64)
     assert digits.x_train.dtype == np.float32 and digits.y_train.dtype == np.int64
-    assert digits.n_classes == 10 and digits.input_shape == (64,) and digits.name == "digits"
+    assert (
+        digits.n_classes == 10
+        and digits.input_shape == (64,)
+        and digits.name == "digits"
+    )
     assert set(np.unique(digits.y_train)) == set(range(10))
 
 
@@ -34,9 +39,12 @@ def test_digits_standardized_with_training_statistics(digits):
     np.testing.assert_allclose(mean, 0.0, atol=1e-5)
     np.testing.assert_allclose(std[~constant], 1.0, atol=1e-4)
     # constant training pixels are 0 in both sets (not NaN from 0/0)
-    assert np.all(digits.x_train[:, constant] == 0) and np.all(digits.x_test[:, constant] == 0)
+    assert np.all(digits.x_train[:, constant] == 0) and np.all(
+        digits.x_test[:, constant] == 0
+    )
     assert np.isfinite(digits.x_test).all()
-    # the test set is standardized with the *training* statistics, so its mean is not exactly 0
+    # the test set is standardized with the *training* statistics, so its mean is
+    # not exactly 0
     assert np.abs(digits.x_test.mean(axis=0)).max() > 1e-3
 
 
@@ -103,7 +111,9 @@ def test_mnist_unavailable_raises_clear_error():
 def test_mnist_fallback_to_digits_warns():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = data.load_mnist("mnist", fallback="digits", n_train=200, flatten=False, timeout=5.0)
+        ds = data.load_mnist(
+            "mnist", fallback="digits", n_train=200, flatten=False, timeout=5.0
+        )
     if ds.name == "mnist":  # pragma: no cover - only on a machine with internet access
         pytest.skip("MNIST could be downloaded")
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
@@ -127,7 +137,9 @@ def test_teacher_regression_reproducible_and_shaped():
     np.testing.assert_array_equal(y, y2)
     # a linear teacher without noise is exactly linear: least squares recovers it
     xl, yl = data.make_teacher_regression(50, 4, hidden=(), rng=0)
-    coef, residual, *_ = np.linalg.lstsq(xl.astype(np.float64), yl.astype(np.float64), rcond=None)
+    coef, residual, *_ = np.linalg.lstsq(
+        xl.astype(np.float64), yl.astype(np.float64), rcond=None
+    )
     assert residual.size == 0 or residual.max() < 1e-8
     _, noisy = data.make_teacher_regression(50, 4, hidden=(), noise=0.5, rng=0)
     assert np.abs(noisy - yl).std() > 0.3
@@ -138,7 +150,9 @@ def test_adding_problem():
     assert x.shape == (64, 20, 2) and y.shape == (64, 1)
     markers = x[:, :, 1]
     np.testing.assert_array_equal(markers.sum(axis=1), 2.0)
-    assert (markers[:, :10].sum(axis=1) == 1).all() and (markers[:, 10:].sum(axis=1) == 1).all()
+    assert (markers[:, :10].sum(axis=1) == 1).all() and (
+        markers[:, 10:].sum(axis=1) == 1
+    ).all()
     np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * markers).sum(axis=1), rtol=1e-6)
     with pytest.raises(ValueError, match="length"):
         data.make_long_range_sequences(4, 1)

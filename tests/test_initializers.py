@@ -1,4 +1,5 @@
-"""Tests of initcourse.initializers (numpy initializers checked against formulas, papers and Keras)."""
+"""Tests of initcourse.initializers (numpy initializers checked against formulas, papers
+and Keras)."""
 
 from __future__ import annotations
 
@@ -33,23 +34,28 @@ def keras():
 
 
 def keras_sample(keras, initializer, shape):
-    return np.asarray(keras.ops.convert_to_numpy(initializer(shape, dtype="float32")), dtype=np.float64).ravel()
+    return np.asarray(
+        keras.ops.convert_to_numpy(initializer(shape, dtype="float32")),
+        dtype=np.float64,
+    ).ravel()
 
 
 def ortho_error(w: np.ndarray, gain: float = 1.0) -> float:
-    """max |WᵀW − g²I| for a tall matrix, |WWᵀ − g²I| for a wide one (W flattened to (prod(:-1), last))."""
+    """max |WᵀW − g²I| for a tall matrix, |WWᵀ − g²I| for a wide one (W flattened to
+    (prod(:-1), last))."""
     m = np.asarray(w, dtype=np.float64).reshape(-1, w.shape[-1])
     gram = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
     return float(np.abs(gram - gain**2 * np.eye(gram.shape[0])).max())
 
 
-# ======================================================================== closed-form formulas
+# ================================================================= closed-form formulas
 def test_constants():
     assert np.array_equal(I.zeros((3, 4)), np.zeros((3, 4)))
     assert np.array_equal(I.ones(5), np.ones(5))
     c = I.constant((2, 3), 0.25)
     assert c.shape == (2, 3) and np.all(c == 0.25)
-    assert I.zeros((1,)).shape == (1,)  # a single number: shape (1,); the empty shape () is refused
+    # a single number: shape (1,); the empty shape () is refused
+    assert I.zeros((1,)).shape == (1,)
 
 
 def test_random_uniform_limit_and_variance():
@@ -101,7 +107,8 @@ def test_lecun_uniform_limit():
     ],
 )
 def test_truncated_normal_presets(fn, shape, target):
-    """Truncated at ±2σ_raw with σ_raw = target/0.8796…, and the final std is the target."""
+    """Truncated at ±2σ_raw with σ_raw = target/0.8796…, and the final std is the
+    target."""
     w = fn(shape, rng=0).astype(np.float64)
     sigma_raw = target / theory.TRUNCATION_STD
     assert np.abs(w).max() <= 2 * sigma_raw * (1 + 1e-6)
@@ -111,7 +118,9 @@ def test_truncated_normal_presets(fn, shape, target):
 
 def test_truncated_normal_is_conditioned_not_clipped():
     """Out-of-range values are re-drawn: no pile-up at ±2σ as clipping would produce."""
-    w = I.variance_scaling((500, 400), scale=1.0, mode="fan_in", rng=3).astype(np.float64)
+    w = I.variance_scaling((500, 400), scale=1.0, mode="fan_in", rng=3).astype(
+        np.float64
+    )
     sigma_raw = math.sqrt(1 / 500) / theory.TRUNCATION_STD
     at_edge = np.mean(np.abs(w) > 1.999 * sigma_raw)
     assert at_edge < 1e-3  # clipping would put ~4.6 % of the samples there
@@ -121,7 +130,9 @@ def test_truncated_normal_is_conditioned_not_clipped():
 
 def test_untruncated_normal_and_normal_alias():
     shape = (400, 200)
-    untr = I.variance_scaling(shape, scale=2.0, distribution="untruncated_normal", rng=0).astype(np.float64)
+    untr = I.variance_scaling(
+        shape, scale=2.0, distribution="untruncated_normal", rng=0
+    ).astype(np.float64)
     std = math.sqrt(2 / 400)
     assert untr.std() == pytest.approx(std, rel=0.02)
     assert np.abs(untr).max() > 2.5 * std  # tails are not cut
@@ -131,18 +142,24 @@ def test_untruncated_normal_and_normal_alias():
     assert np.array_equal(alias, trunc)
     assert np.abs(alias).max() <= 2 * std / theory.TRUNCATION_STD * (1 + 1e-6)
     # case-insensitive like Keras
-    assert np.array_equal(I.variance_scaling(shape, scale=2.0, distribution="Uniform", rng=0),
-                          I.variance_scaling(shape, scale=2.0, distribution="uniform", rng=0))
+    assert np.array_equal(
+        I.variance_scaling(shape, scale=2.0, distribution="Uniform", rng=0),
+        I.variance_scaling(shape, scale=2.0, distribution="uniform", rng=0),
+    )
 
 
-@pytest.mark.parametrize("mode, n", [("fan_in", 72), ("fan_out", 144), ("fan_avg", 108)])
+@pytest.mark.parametrize(
+    "mode, n", [("fan_in", 72), ("fan_out", 144), ("fan_avg", 108)]
+)
 def test_variance_scaling_modes(mode, n):
-    w = I.variance_scaling((3, 3, 8, 16), scale=1.0, mode=mode, distribution="uniform", rng=0)
+    w = I.variance_scaling(
+        (3, 3, 8, 16), scale=1.0, mode=mode, distribution="uniform", rng=0
+    )
     assert np.abs(w).max() <= math.sqrt(3 / n)
     assert np.abs(w).max() > 0.95 * math.sqrt(3 / n)
 
 
-# ======================================================================== against Keras (KS tests)
+# ============================================================= against Keras (KS tests)
 KERAS_PRESETS = [
     ("glorot_uniform", "GlorotUniform"),
     ("glorot_normal", "GlorotNormal"),
@@ -171,14 +188,23 @@ def test_presets_match_keras_distribution(keras, ours, theirs, shape):
 )
 def test_variance_scaling_matches_keras(keras, kwargs):
     mine = I.variance_scaling(CONV, rng=0, **kwargs).astype(np.float64).ravel()
-    ref = keras_sample(keras, keras.initializers.VarianceScaling(seed=2, **kwargs), CONV)
+    ref = keras_sample(
+        keras, keras.initializers.VarianceScaling(seed=2, **kwargs), CONV
+    )
     assert stats.ks_2samp(mine, ref).pvalue > KS_P
 
 
 def test_ks_test_detects_untruncated_vs_truncated(keras):
-    """The KS comparison has power: untruncated vs Keras' "normal" (truncated) is rejected."""
-    mine = I.variance_scaling(DENSE, scale=2.0, distribution="untruncated_normal", rng=0).astype(np.float64)
-    ref = keras_sample(keras, keras.initializers.VarianceScaling(scale=2.0, distribution="normal", seed=1), DENSE)
+    """The KS comparison has power: untruncated vs Keras' "normal" (truncated) is
+    rejected."""
+    mine = I.variance_scaling(
+        DENSE, scale=2.0, distribution="untruncated_normal", rng=0
+    ).astype(np.float64)
+    ref = keras_sample(
+        keras,
+        keras.initializers.VarianceScaling(scale=2.0, distribution="normal", seed=1),
+        DENSE,
+    )
     assert stats.ks_2samp(mine.ravel(), ref).pvalue < 1e-6
 
 
@@ -200,12 +226,16 @@ def test_orthogonal_matches_keras(keras, shape):
 
 def test_identity_matches_keras(keras):
     for shape in [(4, 4), (3, 5), (6, 2)]:
-        ref = keras_sample(keras, keras.initializers.Identity(gain=2.0), shape).reshape(shape)
+        sample = keras_sample(keras, keras.initializers.Identity(gain=2.0), shape)
+        ref = sample.reshape(shape)
         assert np.array_equal(I.identity(shape, gain=2.0), ref)
 
 
 # ======================================================================== orthogonal
-@pytest.mark.parametrize("shape", [(64, 64), (128, 32), (32, 128), (3, 3, 16, 32), (1, 1, 16, 64), (5, 8, 40)])
+@pytest.mark.parametrize(
+    "shape",
+    [(64, 64), (128, 32), (32, 128), (3, 3, 16, 32), (1, 1, 16, 64), (5, 8, 40)],
+)
 @pytest.mark.parametrize("g", [1.0, 2.5])
 def test_orthogonal_is_orthogonal(shape, g):
     w = I.orthogonal(shape, gain=g, rng=1)
@@ -216,7 +246,8 @@ def test_orthogonal_is_orthogonal(shape, g):
 
 
 def test_orthogonal_sign_fix_gives_unbiased_diagonal():
-    """With q *= sign(diag(r)) (Mezzadri 2007) Q is Haar: E[q_ii] = 0; raw numpy QR is biased."""
+    """With q *= sign(diag(r)) (Mezzadri 2007) Q is Haar: E[q_ii] = 0; raw numpy QR is
+    biased."""
     rng = np.random.default_rng(0)
     diag_fixed = [I.orthogonal((4, 4), rng=rng)[0, 0] for _ in range(2000)]
     assert abs(np.mean(diag_fixed)) < 0.05
@@ -231,7 +262,9 @@ def test_identity():
 
 
 # ======================================================================== sparse
-@pytest.mark.parametrize("shape, k", [((200, 50), 15), ((10, 30), 15), ((3, 3, 8, 20), 15), ((100, 40), 1)])
+@pytest.mark.parametrize(
+    "shape, k", [((200, 50), 15), ((10, 30), 15), ((3, 3, 8, 20), 15), ((100, 40), 1)]
+)
 def test_sparse_exact_nonzeros_per_unit(shape, k):
     w = I.sparse(shape, nonzero=k, rng=0)
     m = w.reshape(-1, shape[-1])
@@ -258,7 +291,9 @@ WAVELETS = ["haar", "db2", "db4", "sym4", "coif2"]
 
 
 @pytest.mark.parametrize("name", WAVELETS)
-@pytest.mark.parametrize("shape", [(64, 64), (64, 16), (16, 64), (96, 40), (3, 3, 8, 16), (2, 2), (8, 8)])
+@pytest.mark.parametrize(
+    "shape", [(64, 64), (64, 16), (16, 64), (96, 40), (3, 3, 8, 16), (2, 2), (8, 8)]
+)
 def test_wavelet_orthonormal(name, shape):
     w = I.wavelet(shape, wavelet=name)
     assert w.shape == shape and w.dtype == np.float32
@@ -272,15 +307,21 @@ def test_wavelet_square_is_the_dwt(name):
     w = I.wavelet((n, n), wavelet=name, level=3).astype(np.float64)
     x = np.random.default_rng(0).standard_normal(n)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Level value of", category=UserWarning)  # coif2 at n=64
+        # coif2 at n=64
+        warnings.filterwarnings(
+            "ignore", message="Level value of", category=UserWarning
+        )
         coeffs = pywt.wavedec(x, name, mode="periodization", level=3)
     assert np.allclose(x @ w, np.concatenate(coeffs), atol=1e-5)
     # and W^T is the inverse DWT
-    assert np.allclose(pywt.waverec(coeffs, name, mode="periodization"), (x @ w) @ w.T, atol=1e-5)
+    assert np.allclose(
+        pywt.waverec(coeffs, name, mode="periodization"), (x @ w) @ w.T, atol=1e-5
+    )
 
 
 def test_wavelet_large_fan_in_is_cheap_and_matches_full_matrix():
-    """Only the needed basis vectors are computed; they agree with the full analysis matrix."""
+    """Only the needed basis vectors are computed; they agree with the full analysis
+    matrix."""
     w = I.wavelet((4, 4, 256, 8), wavelet="sym4")  # n_in = 4096, n_out = 8
     assert ortho_error(w) < 1e-5
     a = I.wavelet_analysis_matrix(512, "sym4")
@@ -293,34 +334,53 @@ def test_wavelet_rectangular_construction():
     a16 = I.wavelet_analysis_matrix(16, "db2")
     assert np.allclose(I.wavelet((64, 16), wavelet="db2"), a64[:16].T, atol=1e-6)
     assert np.allclose(I.wavelet((16, 64), wavelet="db2"), a64[:, :16].T, atol=1e-6)
-    assert np.allclose(I.wavelet((16, 16), wavelet="db2", gain=2.0), 2.0 * a16.T, atol=1e-6)
+    assert np.allclose(
+        I.wavelet((16, 16), wavelet="db2", gain=2.0), 2.0 * a16.T, atol=1e-6
+    )
     assert ortho_error(I.wavelet((16, 64), wavelet="db2", gain=2.0), 2.0) < 1e-5
 
 
 @pytest.mark.parametrize(
     "n, name, expected",
-    [(64, "haar", 6), (64, "db4", 3), (96, "haar", 5), (2, "db4", 1), (12, "db2", 2), (100, "db4", 2), (6, "db2", 1)],
+    [
+        (64, "haar", 6),
+        (64, "db4", 3),
+        (96, "haar", 5),
+        (2, "db4", 1),
+        (12, "db2", 2),
+        (100, "db4", 2),
+        (6, "db2", 1),
+    ],
 )
 def test_wavelet_default_level(n, name, expected):
-    """level=None: largest L <= dwt_max_level(n, filter_len) with n % 2**L == 0 (1 if the max is 0)."""
-    assert np.array_equal(I.wavelet((n, n), wavelet=name), I.wavelet((n, n), wavelet=name, level=expected))
+    """level=None: largest L <= dwt_max_level(n, filter_len) with n % 2**L == 0 (1 if
+    the max is 0)."""
+    assert np.array_equal(
+        I.wavelet((n, n), wavelet=name), I.wavelet((n, n), wavelet=name, level=expected)
+    )
 
 
 def test_wavelet_high_level_is_orthogonal_and_silent():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        w = I.wavelet((8, 8), wavelet="db4", level=3)  # beyond pywt.dwt_max_level(8, 8) = 0
+        # beyond pywt.dwt_max_level(8, 8) = 0
+        w = I.wavelet((8, 8), wavelet="db4", level=3)
     assert ortho_error(w) < 1e-5
 
 
 def test_wavelet_determinism_and_randomization():
     base = I.wavelet((64, 32))
     assert np.array_equal(base, I.wavelet((64, 32)))
-    r0, r0b, r1 = I.wavelet((64, 32), rng=0), I.wavelet((64, 32), rng=0), I.wavelet((64, 32), rng=1)
+    r0, r0b, r1 = (
+        I.wavelet((64, 32), rng=0),
+        I.wavelet((64, 32), rng=0),
+        I.wavelet((64, 32), rng=1),
+    )
     assert np.array_equal(r0, r0b)
     assert not np.array_equal(r0, r1) and not np.array_equal(r0, base)
     assert ortho_error(r0) < 1e-5
-    # the random version is a signed permutation of the output units of the deterministic one
+    # the random version is a signed permutation of the output units of the
+    # deterministic one
     match = np.abs(base.T.astype(np.float64) @ r0.astype(np.float64))
     assert np.allclose(np.sort(match, axis=0)[-1], 1.0, atol=1e-5)
     assert np.allclose(match.sum(axis=0), 1.0, atol=1e-4)
@@ -350,8 +410,10 @@ def test_wavelet_errors():
         I.wavelet(16)
 
 
-# ======================================================================== delta-orthogonal
-@pytest.mark.parametrize("shape", [(3, 3, 16, 32), (3, 3, 16, 16), (5, 8, 8), (4, 4, 4, 8), (3, 3, 3, 4, 8)])
+# ===================================================================== delta-orthogonal
+@pytest.mark.parametrize(
+    "shape", [(3, 3, 16, 32), (3, 3, 16, 16), (5, 8, 8), (4, 4, 4, 8), (3, 3, 3, 4, 8)]
+)
 def test_delta_orthogonal(shape):
     w = I.delta_orthogonal(shape, gain=1.5, rng=0).astype(np.float64)
     centre = tuple(k // 2 for k in shape[:-2])
@@ -363,7 +425,8 @@ def test_delta_orthogonal(shape):
 
 
 def test_delta_orthogonal_preserves_norm_of_a_convolution():
-    """A 1-D 'same' convolution with a delta-orthogonal kernel preserves the norm of every signal."""
+    """A 1-D 'same' convolution with a delta-orthogonal kernel preserves the norm of
+    every signal."""
     k, c = 3, 8
     w = I.delta_orthogonal((k, c, c), rng=0).astype(np.float64)
     x = np.random.default_rng(1).standard_normal((20, c))
@@ -373,7 +436,9 @@ def test_delta_orthogonal_preserves_norm_of_a_convolution():
 
 
 def test_delta_orthogonal_errors():
-    with pytest.raises(ValueError, match=r"shape.*in_channels <= out_channels.*in=32 > out=16"):
+    with pytest.raises(
+        ValueError, match=r"shape.*in_channels <= out_channels.*in=32 > out=16"
+    ):
         I.delta_orthogonal((3, 3, 32, 16))
     with pytest.raises(ValueError, match=r"shape.*rank >= 3"):
         I.delta_orthogonal((16, 16))
@@ -393,7 +458,8 @@ def test_zero_hadamard_small_case_by_hand():
 
 
 def test_zero_hadamard_expanding_layers():
-    w = I.zero_hadamard((4, 8)).astype(np.float64)  # m = 8 = p: rows of the Keras kernel orthonormal
+    # m = 8 = p: rows of the Keras kernel orthonormal
+    w = I.zero_hadamard((4, 8)).astype(np.float64)
     assert np.allclose(w @ w.T, np.eye(4), atol=1e-6)
     assert np.allclose(w, scipy.linalg.hadamard(8)[:, :4].T / math.sqrt(8))
     w = I.zero_hadamard((3, 5))  # m = 5 -> p = 8: every entry is ±1/sqrt(8)
@@ -403,7 +469,7 @@ def test_zero_hadamard_expanding_layers():
         I.zero_hadamard((3, 3, 4))
 
 
-# ======================================================================== seeding and dtype
+# ==================================================================== seeding and dtype
 RANDOM_INITS = [
     ("random_uniform", {}),
     ("random_normal", {}),
@@ -427,12 +493,17 @@ def _shape_for(name):
 @pytest.mark.parametrize("name, kwargs", RANDOM_INITS)
 def test_seeding(name, kwargs):
     fn, shape = I.get(name), _shape_for(name)
-    a, b, c = fn(shape, rng=7, **kwargs), fn(shape, rng=7, **kwargs), fn(shape, rng=8, **kwargs)
+    a, b, c = (
+        fn(shape, rng=7, **kwargs),
+        fn(shape, rng=7, **kwargs),
+        fn(shape, rng=8, **kwargs),
+    )
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
     gen = np.random.default_rng(7)
     first, second = fn(shape, rng=gen, **kwargs), fn(shape, rng=gen, **kwargs)
-    assert np.array_equal(first, a)  # a Generator seeded 7 draws what the int seed 7 draws first
+    # a Generator seeded 7 draws what the int seed 7 draws first
+    assert np.array_equal(first, a)
     assert not np.array_equal(first, second)  # ... and advances
     assert a.dtype == np.float32 and a.shape == shape
 
@@ -444,7 +515,9 @@ def test_dtype_keyword_and_new_array(name):
     args = (0.5,) if name == "constant" else ()
     a = fn(shape, *args)
     b = fn(shape, *args, dtype=np.float64)
-    assert a.dtype == np.float32 and b.dtype == np.float64 and a.shape == b.shape == shape
+    assert (
+        a.dtype == np.float32 and b.dtype == np.float64 and a.shape == b.shape == shape
+    )
     a[...] = 123.0  # a new array: mutating it changes nothing for the next call
     assert not np.all(fn(shape, *args) == 123.0)
     with pytest.raises(TypeError, match="dtype"):
@@ -455,10 +528,22 @@ def test_dtype_keyword_and_new_array(name):
 @pytest.mark.parametrize(
     "call, exc, match",
     [
-        (lambda: I.variance_scaling((4, 4), scale=0.0), ValueError, r"scale.*> 0.*0\.0"),
+        (
+            lambda: I.variance_scaling((4, 4), scale=0.0),
+            ValueError,
+            r"scale.*> 0.*0\.0",
+        ),
         (lambda: I.variance_scaling((4, 4), scale=-2), ValueError, r"scale.*-2"),
-        (lambda: I.variance_scaling((4, 4), mode="fan_max"), ValueError, r"mode.*'fan_max'.*fan_avg"),
-        (lambda: I.variance_scaling((4, 4), distribution="gaussian"), ValueError, r"distribution.*'gaussian'.*uniform"),
+        (
+            lambda: I.variance_scaling((4, 4), mode="fan_max"),
+            ValueError,
+            r"mode.*'fan_max'.*fan_avg",
+        ),
+        (
+            lambda: I.variance_scaling((4, 4), distribution="gaussian"),
+            ValueError,
+            r"distribution.*'gaussian'.*uniform",
+        ),
         (lambda: I.sparse((8, 8), nonzero=0), ValueError, r"nonzero.*>= 1.*0"),
         (lambda: I.sparse((8, 8), nonzero=2.5), TypeError, r"nonzero"),
         (lambda: I.sparse((8, 8), stddev=0), ValueError, r"stddev"),
@@ -472,7 +557,11 @@ def test_dtype_keyword_and_new_array(name):
         (lambda: I.random_normal((4, 4), stddev=0), ValueError, r"stddev"),
         (lambda: I.constant((2, 2), float("nan")), ValueError, r"value.*nan"),
         (lambda: I.he_normal((4, 4), rng="seed"), TypeError, r"rng"),
-        (lambda: I.get("glorot_unifrom"), ValueError, r"name.*'glorot_unifrom'.*Did you mean 'glorot_uniform'.*he_normal"),
+        (
+            lambda: I.get("glorot_unifrom"),
+            ValueError,
+            r"name.*'glorot_unifrom'.*Did you mean 'glorot_uniform'.*he_normal",
+        ),
         (lambda: I.get("xyz"), ValueError, r"name.*'xyz'.*Valid names"),
     ],
 )
@@ -484,7 +573,8 @@ def test_bad_input(call, exc, match):
 @pytest.mark.parametrize("name", I.NAMES)
 @pytest.mark.parametrize("empty", [(), []])
 def test_empty_shape_is_a_value_error_naming_shape(name, empty):
-    # the contract: "empty shapes raise ValueError naming the parameter" (Keras would return a scalar)
+    # the contract: "empty shapes raise ValueError naming the parameter" (Keras
+    # would return a scalar)
     fn = I.get(name)
     extra = {"value": 0.5} if name == "constant" else {}
     with pytest.raises(ValueError, match=r"shape.*empty shape"):
@@ -492,7 +582,8 @@ def test_empty_shape_is_a_value_error_naming_shape(name, empty):
 
 
 def _sylvester(p: int) -> np.ndarray:
-    """H_p by the recursion H_2p = [[H, H], [H, -H]] (independent of scipy.linalg.hadamard)."""
+    """H_p by the recursion H_2p = [[H, H], [H, -H]] (independent of
+    scipy.linalg.hadamard)."""
     h = np.ones((1, 1))
     while h.shape[0] < p:
         h = np.block([[h, h], [h, -h]])
@@ -501,17 +592,38 @@ def _sylvester(p: int) -> np.ndarray:
 
 @pytest.mark.parametrize(
     "fan_in, fan_out",
-    [(1, 5), (3, 5), (4, 6), (4, 8), (5, 8), (6, 7), (8, 16), (9, 16), (64, 256), (100, 256), (129, 256)],
+    [
+        (1, 5),
+        (3, 5),
+        (4, 6),
+        (4, 8),
+        (5, 8),
+        (6, 7),
+        (8, 16),
+        (9, 16),
+        (64, 256),
+        (100, 256),
+        (129, 256),
+    ],
 )
-def test_zero_hadamard_identical_units_when_fan_in_is_at_most_half_of_p(fan_in, fan_out):
-    # the docstring's note: with p = 2**ceil(log2 fan_out), units j and j + p/2 coincide iff
-    # fan_in <= p/2; in general units a, b coincide iff a = b mod 2**ceil(log2 fan_in)
+def test_zero_hadamard_identical_units_when_fan_in_is_at_most_half_of_p(
+    fan_in, fan_out
+):
+    # the docstring's note: with p = 2**ceil(log2 fan_out), units j and j + p/2
+    # coincide iff fan_in <= p/2; in general units a, b coincide iff
+    # a = b mod 2**ceil(log2 fan_in)
     w = I.zero_hadamard((fan_in, fan_out)).astype(np.float64)
     p = 2 ** math.ceil(math.log2(fan_out))
     assert np.allclose(w, _sylvester(p)[:fan_out, :fan_in].T / math.sqrt(p))
     half = p // 2
-    pairs_equal = [np.array_equal(w[:, j], w[:, j + half]) for j in range(fan_out - half)]
-    assert pairs_equal and all(pairs_equal) == (fan_in <= half) and any(pairs_equal) == (fan_in <= half)
+    pairs_equal = [
+        np.array_equal(w[:, j], w[:, j + half]) for j in range(fan_out - half)
+    ]
+    assert (
+        pairs_equal
+        and all(pairs_equal) == (fan_in <= half)
+        and any(pairs_equal) == (fan_in <= half)
+    )
     distinct = len({tuple(col) for col in np.round(w.T, 12)})
     period = 2 ** math.ceil(math.log2(fan_in))
     assert distinct == min(fan_out, period)
@@ -521,18 +633,26 @@ def test_zero_hadamard_identical_units_when_fan_in_is_at_most_half_of_p(fan_in, 
 
 
 def test_zero_hadamard_units_all_differ_when_not_expanding():
-    w = I.zero_hadamard((8, 5))  # fan_out <= fan_in: partial identity, one input per unit
+    # fan_out <= fan_in: partial identity, one input per unit
+    w = I.zero_hadamard((8, 5))
     assert len({tuple(col) for col in w.T}) == 5
 
 
 def test_get_returns_every_function():
     assert I.get("he_normal") is I.he_normal
-    assert set(I.NAMES) >= {"orthogonal", "sparse", "wavelet", "delta_orthogonal", "zero_hadamard", "identity"}
+    assert set(I.NAMES) >= {
+        "orthogonal",
+        "sparse",
+        "wavelet",
+        "delta_orthogonal",
+        "zero_hadamard",
+        "identity",
+    }
     for name in I.NAMES:
         assert I.get(name) is getattr(I, name)
 
 
-# ======================================================================== property-based
+# ======================================================================= property-based
 @st.composite
 def kernel_shapes(draw, max_size=2**15):
     rank = draw(st.integers(2, 4))
@@ -555,13 +675,19 @@ VS_CASES = [
 
 
 @settings(max_examples=30, deadline=None)
-@given(shape=kernel_shapes(), case=st.sampled_from(VS_CASES), seed=st.integers(0, 2**16))
+@given(
+    shape=kernel_shapes(), case=st.sampled_from(VS_CASES), seed=st.integers(0, 2**16)
+)
 def test_property_variance_scaling_bounds(shape, case, seed):
     name, scale, mode, dist = case
     w = I.get(name)(shape, rng=seed)
     assert w.shape == shape and w.dtype == np.float32 and np.all(np.isfinite(w))
     target = theory.variance_scaling_std(shape, scale, mode)
-    bound = math.sqrt(3) * target if dist == "uniform" else 2 * target / theory.TRUNCATION_STD
+    bound = (
+        math.sqrt(3) * target
+        if dist == "uniform"
+        else 2 * target / theory.TRUNCATION_STD
+    )
     assert np.abs(w).max() <= bound * (1 + 1e-6)
     if w.size >= 4096:
         assert float(np.std(w, dtype=np.float64)) == pytest.approx(target, rel=0.1)
@@ -599,5 +725,11 @@ def test_import_does_not_load_tensorflow_or_keras():
         "initcourse.initializers.wavelet((8, 8))\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert out.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
-"""initcourse.multiseed: seeds trained together behave exactly like seeds trained alone."""
+"""initcourse.multiseed: seeds trained together behave exactly like seeds trained
+alone."""
 
 from __future__ import annotations
 
@@ -19,41 +20,79 @@ def blobs():
 
 
 def test_arm_seed_differs_between_arms_and_seeds():
-    values = {arm_seed(s, label) for s in range(20) for label in ("he", "lecun", "glorot")}
+    values = {
+        arm_seed(s, label) for s in range(20) for label in ("he", "lecun", "glorot")
+    }
     assert len(values) == 60
     assert arm_seed(3, "he") == arm_seed(3, "he")
 
 
 def test_arms_draw_their_own_weights():
-    # He and LeCun normal differ only by a factor sqrt(2): with a shared draw the kernels
-    # would be perfectly correlated; with their own draws they are not.
-    k, _ = _replica_weights({"he": "he_normal", "lecun": "lecun_normal"}, (0,), [50, 40, 3], None, "zeros")
+    # He and LeCun normal differ only by a factor sqrt(2): with a shared draw the
+    # kernels would be perfectly correlated; with their own draws they are not.
+    k, _ = _replica_weights(
+        {"he": "he_normal", "lecun": "lecun_normal"}, (0,), [50, 40, 3], None, "zeros"
+    )
     he, lecun = k[0][0].ravel(), k[0][1].ravel()
     assert abs(np.corrcoef(he, lecun)[0, 1]) < 0.1
     assert he.std() / lecun.std() == pytest.approx(np.sqrt(2), rel=0.1)
 
 
 def test_a_replica_trains_exactly_like_a_keras_model_alone(blobs):
-    """Replica (label, seed) of the stacked graph = the same weights trained by training.train."""
+    """Replica (label, seed) of the stacked graph = the same weights trained by
+    training.train."""
     from initcourse.training import build_mlp, train
 
-    kw = dict(depth=2, width=16, activation="tanh", optimizer="momentum", learning_rate=0.05, epochs=3, batch_size=32)
-    comp = compare_seeds({"a": "glorot_uniform", "b": "he_uniform"}, blobs, seeds=(4, 9), **kw)
-    kernels, biases = _replica_weights({"a": "glorot_uniform", "b": "he_uniform"}, (4, 9), [10, 16, 16, 3], None, "zeros")
+    kw = dict(
+        depth=2,
+        width=16,
+        activation="tanh",
+        optimizer="momentum",
+        learning_rate=0.05,
+        epochs=3,
+        batch_size=32,
+    )
+    comp = compare_seeds(
+        {"a": "glorot_uniform", "b": "he_uniform"}, blobs, seeds=(4, 9), **kw
+    )
+    kernels, biases = _replica_weights(
+        {"a": "glorot_uniform", "b": "he_uniform"},
+        (4, 9),
+        [10, 16, 16, 3],
+        None,
+        "zeros",
+    )
     replica = 3  # arm "b", seed 9
     model = build_mlp(10, 3, depth=2, width=16, activation="tanh")
     weights = []
     for k, b in zip(kernels, biases):
         weights += [k[replica], b[replica][0]]
     model.set_weights(weights)
-    hist = train(model, blobs, epochs=3, batch_size=32, optimizer="momentum", learning_rate=0.05, seed=9)
+    hist = train(
+        model,
+        blobs,
+        epochs=3,
+        batch_size=32,
+        optimizer="momentum",
+        learning_rate=0.05,
+        seed=9,
+    )
     np.testing.assert_allclose(comp["b"].loss[1], hist.loss, rtol=2e-4)
-    np.testing.assert_allclose(comp["b"].test_accuracy[1], hist.test_accuracy, atol=1e-6)
+    np.testing.assert_allclose(
+        comp["b"].test_accuracy[1], hist.test_accuracy, atol=1e-6
+    )
 
 
 def test_compare_seeds_separates_a_good_from_a_dead_initializer(blobs):
     comp = compare_seeds(
-        {"he": "he_normal", "zeros": "zeros"}, blobs, seeds=5, depth=2, width=16, epochs=5, batch_size=32, learning_rate=0.1
+        {"he": "he_normal", "zeros": "zeros"},
+        blobs,
+        seeds=5,
+        depth=2,
+        width=16,
+        epochs=5,
+        batch_size=32,
+        learning_rate=0.1,
     )
     assert comp.wins("he", "zeros") == 5
     assert comp.gap("he", "zeros") > 0.3
@@ -68,20 +107,38 @@ def test_compare_seeds_separates_a_good_from_a_dead_initializer(blobs):
 
 def test_batch_norm_replicas_learn(blobs):
     runs = train_seeds(
-        "random_normal", blobs, seeds=3, depth=3, width=16, batch_norm=True, epochs=30, batch_size=32, learning_rate=0.1
+        "random_normal",
+        blobs,
+        seeds=3,
+        depth=3,
+        width=16,
+        batch_norm=True,
+        epochs=30,
+        batch_size=32,
+        learning_rate=0.1,
     )
     assert runs.final("test_accuracy").min() > 0.6
 
 
 def test_batch_norm_replica_matches_keras_batch_normalization(blobs):
-    """Batch statistics in training, moving averages (momentum 0.99, eps 1e-3) at test time, as Keras."""
+    """Batch statistics in training, moving averages (momentum 0.99, eps 1e-3) at test
+    time, as Keras."""
     from initcourse.training import build_mlp, train
 
     comp = compare_seeds(
-        {"n": "random_normal"}, blobs, seeds=(2,), depth=2, width=8, batch_norm=True, epochs=4, batch_size=32,
+        {"n": "random_normal"},
+        blobs,
+        seeds=(2,),
+        depth=2,
+        width=8,
+        batch_norm=True,
+        epochs=4,
+        batch_size=32,
         learning_rate=0.1,
     )
-    kernels, biases = _replica_weights({"n": "random_normal"}, (2,), [10, 8, 8, 3], None, "zeros")
+    kernels, biases = _replica_weights(
+        {"n": "random_normal"}, (2,), [10, 8, 8, 3], None, "zeros"
+    )
     model = build_mlp(10, 3, depth=2, width=8, activation="relu", batch_norm=True)
     weights = []
     for i, (k, b) in enumerate(zip(kernels, biases)):

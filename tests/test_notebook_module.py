@@ -14,7 +14,9 @@ def captured(monkeypatch):
     calls = []
     import IPython.display
 
-    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(
+        IPython.display, "display", lambda *a, **k: calls.append((a, k))
+    )
     InteractiveShell.instance()
     return calls
 
@@ -23,7 +25,10 @@ def test_glue_stores_hidden_record(captured):
     glue("answer", 0.5)
     (bundle,), kwargs = captured[0]
     assert bundle == {GLUE_PREFIX + "text/plain": "0.5"}
-    assert kwargs["metadata"]["scrapbook"] == {"name": "answer", "mime_prefix": GLUE_PREFIX}
+    assert kwargs["metadata"]["scrapbook"] == {
+        "name": "answer",
+        "mime_prefix": GLUE_PREFIX,
+    }
     assert kwargs["raw"] is True
 
 
@@ -45,7 +50,12 @@ def test_glue_rounds_floats_so_outputs_match_across_cpus(captured):
 
 @pytest.mark.parametrize(
     ("value", "sig", "expected"),
-    [(123456.0, 3, 123000.0), (-0.000123456, 2, -0.00012), (0.0, 3, 0.0), (9.996, 3, 10.0)],
+    [
+        (123456.0, 3, 123000.0),
+        (-0.000123456, 2, -0.00012),
+        (0.0, 3, 0.0),
+        (9.996, 3, 10.0),
+    ],
 )
 def test_round_sig(value, sig, expected):
     assert round_sig(value, sig) == expected

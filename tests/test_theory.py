@@ -1,4 +1,5 @@
-"""Tests of initcourse.theory: fans, gains, variance-scaling formulas, layout translations."""
+"""Tests of initcourse.theory: fans, gains, variance-scaling formulas, layout
+translations."""
 
 from __future__ import annotations
 
@@ -37,10 +38,12 @@ def keras_compute_fans():
     return compute_fans
 
 
-# ------------------------------------------------------------------------------------------- fans
+# --------------------------------------------------------------------------------- fans
 @pytest.mark.parametrize("shape", FAN_SHAPES)
 def test_compute_fans_matches_keras(shape, keras_compute_fans):
-    assert theory.compute_fans(shape) == tuple(int(v) for v in keras_compute_fans(shape))
+    assert theory.compute_fans(shape) == tuple(
+        int(v) for v in keras_compute_fans(shape)
+    )
 
 
 def test_compute_fans_rules():
@@ -64,10 +67,20 @@ def test_compute_fans_rejects_float_dims():
         theory.compute_fans((3.0, 4))
 
 
-# ------------------------------------------------------------------------------------------- gain
+# --------------------------------------------------------------------------------- gain
 @pytest.mark.parametrize(
     "name",
-    ["linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid"],
+    [
+        "linear",
+        "identity",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    ],
 )
 def test_unit_gains(name):
     assert theory.gain(name) == 1.0
@@ -93,11 +106,16 @@ def test_relu_gain_preserves_second_moment():
     assert theory.gain("relu") ** 2 * second_moment == pytest.approx(1.0, rel=0.01)
     a = 0.2
     leaky = np.where(z > 0, z, a * z)
-    assert theory.gain("leaky_relu", a) ** 2 * np.mean(leaky**2) == pytest.approx(1.0, rel=0.01)
+    assert theory.gain("leaky_relu", a) ** 2 * np.mean(leaky**2) == pytest.approx(
+        1.0, rel=0.01
+    )
 
 
 def test_gain_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match=r"nonlinearity.*'rellu'.*Did you mean 'relu'.*tanh.*leaky_relu.*selu"):
+    with pytest.raises(
+        ValueError,
+        match=r"nonlinearity.*'rellu'.*Did you mean 'relu'.*tanh.*leaky_relu.*selu",
+    ):
         theory.gain("rellu")
 
 
@@ -107,20 +125,33 @@ def test_gain_bad_param(param):
         theory.gain("leaky_relu", param)
 
 
-# ------------------------------------------------------------------------------ variance scaling
+# --------------------------------------------------------------------- variance scaling
 def test_variance_scaling_std_named_cases():
     shape = (300, 100)
-    assert theory.variance_scaling_std(shape, 1.0, "fan_in") == pytest.approx(math.sqrt(1 / 300))
-    assert theory.variance_scaling_std(shape, 1.0, "fan_out") == pytest.approx(math.sqrt(1 / 100))
-    assert theory.variance_scaling_std(shape, 1.0, "fan_avg") == pytest.approx(math.sqrt(2 / 400))
-    assert theory.variance_scaling_std(shape, 2.0, "fan_in") == pytest.approx(math.sqrt(2 / 300))
+    assert theory.variance_scaling_std(shape, 1.0, "fan_in") == pytest.approx(
+        math.sqrt(1 / 300)
+    )
+    assert theory.variance_scaling_std(shape, 1.0, "fan_out") == pytest.approx(
+        math.sqrt(1 / 100)
+    )
+    assert theory.variance_scaling_std(shape, 1.0, "fan_avg") == pytest.approx(
+        math.sqrt(2 / 400)
+    )
+    assert theory.variance_scaling_std(shape, 2.0, "fan_in") == pytest.approx(
+        math.sqrt(2 / 300)
+    )
     conv = (3, 3, 16, 32)
-    assert theory.variance_scaling_std(conv, scale=2.0, mode="fan_in") == pytest.approx(math.sqrt(2 / 144))
+    assert theory.variance_scaling_std(conv, scale=2.0, mode="fan_in") == pytest.approx(
+        math.sqrt(2 / 144)
+    )
 
 
 def test_variance_scaling_std_clips_n_to_one():
-    # rank 0 -> fans (1, 1); a (1, 1) kernel; n is clipped to >= 1 so the std is sqrt(scale)
-    assert theory.variance_scaling_std((), 3.0, "fan_avg") == pytest.approx(math.sqrt(3.0))
+    # rank 0 -> fans (1, 1); a (1, 1) kernel; n is clipped to >= 1 so the std
+    # is sqrt(scale)
+    assert theory.variance_scaling_std((), 3.0, "fan_avg") == pytest.approx(
+        math.sqrt(3.0)
+    )
     assert theory.variance_scaling_std((1, 1), 0.5) == pytest.approx(math.sqrt(0.5))
 
 
@@ -149,21 +180,28 @@ def test_uniform_limit_for_std():
     # Glorot uniform limit from the Glorot std
     fan_in, fan_out = 200, 50
     glorot_std = math.sqrt(2 / (fan_in + fan_out))
-    assert theory.uniform_limit_for_std(glorot_std) == pytest.approx(math.sqrt(6 / (fan_in + fan_out)))
+    assert theory.uniform_limit_for_std(glorot_std) == pytest.approx(
+        math.sqrt(6 / (fan_in + fan_out))
+    )
     # U(±1/sqrt(n)) has variance 1/(3n)
     n = 128
-    assert (theory.uniform_limit_for_std(math.sqrt(1 / (3 * n)))) == pytest.approx(1 / math.sqrt(n))
+    assert (theory.uniform_limit_for_std(math.sqrt(1 / (3 * n)))) == pytest.approx(
+        1 / math.sqrt(n)
+    )
     with pytest.raises(ValueError, match="std"):
         theory.uniform_limit_for_std(-0.1)
 
 
 def test_truncation_std_matches_scipy():
-    assert theory.TRUNCATION_STD == pytest.approx(stats.truncnorm(-2, 2).std(), abs=1e-14)
+    assert theory.TRUNCATION_STD == pytest.approx(
+        stats.truncnorm(-2, 2).std(), abs=1e-14
+    )
 
 
-# --------------------------------------------------------------------------------- PyTorch layout
+# ----------------------------------------------------------------------- PyTorch layout
 @pytest.mark.parametrize(
-    "shape_keras", [(3, 5), (784, 10), (3, 8, 16), (3, 3, 64, 128), (5, 5, 3, 32), (2, 3, 4, 5, 6)]
+    "shape_keras",
+    [(3, 5), (784, 10), (3, 8, 16), (3, 3, 64, 128), (5, 5, 3, 32), (2, 3, 4, 5, 6)],
 )
 def test_pytorch_layout_round_trip_and_fans(shape_keras):
     shape_pt = theory.keras_to_pytorch_shape(shape_keras)

@@ -1,4 +1,5 @@
-"""tools/timings.py: budget logic and the page it writes, on made-up numbers (nothing is executed)."""
+"""tools/timings.py: budget logic and the page it writes, on made-up numbers (nothing is
+executed)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ MACHINE = Machine(cpu="Test CPU 9000", cores=2, date="2026-01-02", python="3.11.
 
 def chapters(*seconds: float | None) -> list:
     return [
-        Timing(f"notebooks/{i:02d}_x.ipynb", f"{i}. Chapter {i}", s, "" if s is not None else "CellExecutionError: boom")
+        Timing(
+            f"notebooks/{i:02d}_x.ipynb",
+            f"{i}. Chapter {i}",
+            s,
+            "" if s is not None else "CellExecutionError: boom",
+        )
         for i, s in enumerate(seconds, start=1)
     ]
 
@@ -46,13 +52,15 @@ def test_the_whole_book_budget_applies_to_the_sum() -> None:
 def test_a_failed_chapter_is_a_problem_and_not_counted_in_the_total() -> None:
     runs = chapters(12.0, None)
     assert timings.total_seconds(runs) == pytest.approx(12.0)
-    assert timings.budget_problems(runs) == ["notebooks/02_x.ipynb: failed to run (CellExecutionError: boom)"]
+    assert timings.budget_problems(runs) == [
+        "notebooks/02_x.ipynb: failed to run (CellExecutionError: boom)"
+    ]
 
 
 def test_custom_budgets() -> None:
-    assert timings.budget_problems(chapters(5.0, 6.0), chapter_budget=5.5, book_budget=100) == [
-        "notebooks/02_x.ipynb: 6.0 s, over the 6 s budget of a chapter"
-    ]
+    assert timings.budget_problems(
+        chapters(5.0, 6.0), chapter_budget=5.5, book_budget=100
+    ) == ["notebooks/02_x.ipynb: 6.0 s, over the 6 s budget of a chapter"]
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, float("inf"), float("nan")])
@@ -62,7 +70,9 @@ def test_bad_budget_values_are_rejected(bad: float) -> None:
 
 
 def test_budget_must_be_a_number() -> None:
-    with pytest.raises(TypeError, match=r"book_budget must be a number of seconds, got '6 min'"):
+    with pytest.raises(
+        TypeError, match=r"book_budget must be a number of seconds, got '6 min'"
+    ):
         timings.budget_problems(chapters(1.0), book_budget="6 min")
 
 
@@ -71,7 +81,9 @@ def test_table_rows_and_total() -> None:
     lines = table.splitlines()
     assert lines[0] == "| Chapter | Notebook | Seconds | Status | Uncompared cells |"
     assert lines[2] == "| 1. Chapter 1 | `notebooks/01_x.ipynb` | 12.3 | ok |  |"
-    assert lines[3] == "| 2. Chapter 2 | `notebooks/02_x.ipynb` | 61.0 | over budget |  |"
+    assert (
+        lines[3] == "| 2. Chapter 2 | `notebooks/02_x.ipynb` | 61.0 | over budget |  |"
+    )
     assert lines[4] == "| 3. Chapter 3 | `notebooks/03_x.ipynb` | n/a | failed |  |"
     assert lines[5] == "| **Whole book** | 3 chapters | **73.3** | incomplete | |"
     assert len(lines) == 6
@@ -86,14 +98,19 @@ def test_page_states_machine_date_budget_and_verdict() -> None:
     page = timings.render_page(chapters(10.0, 20.0), MACHINE)
     assert page.startswith("(timings)=\n# Execution times\n")
     assert "Measured on 2026-01-02: CPU Test CPU 9000, 2 cores, Python 3.11.9." in page
-    assert "under 60 s" in page and "under 5 minutes (300 s)" in page and "2-core CPU" in page
+    assert (
+        "under 60 s" in page
+        and "under 5 minutes (300 s)" in page
+        and "2-core CPU" in page
+    )
     assert "| **Whole book** | 2 chapters | **30.0** | ok | |" in page
     assert "Every chapter is within budget." in page
 
 
 def test_page_lists_what_is_over_budget() -> None:
     page = timings.render_page(chapters(90.0), MACHINE)
-    assert "| **Whole book** | 1 chapter | **90.0** | ok |" in page  # the book total is fine
+    # the book total is fine
+    assert "| **Whole book** | 1 chapter | **90.0** | ok |" in page
     assert "**Over budget:**" in page
     assert "- notebooks/01_x.ipynb: 90.0 s, over the 60 s budget of a chapter" in page
     assert "within budget" not in page

@@ -1,4 +1,5 @@
-"""Tests of initcourse.training: builds, seeding, deterministic training, fair comparisons."""
+"""Tests of initcourse.training: builds, seeding, deterministic training, fair
+comparisons."""
 
 from __future__ import annotations
 
@@ -46,19 +47,35 @@ def test_build_mlp_structure():
     assert model.layers[-1].activation.__name__ == "linear"  # logits, no softmax
     assert model.layers[0].activation.__name__ == "tanh"
     bn = training.build_mlp(64, 10, depth=2, width=8, batch_norm=True, seed=0)
-    assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in bn.layers) == 2
+    assert (
+        sum(isinstance(layer, keras.layers.BatchNormalization) for layer in bn.layers)
+        == 2
+    )
 
 
 def test_build_mlp_reproducible_and_layers_differ():
-    a = _kernels(training.build_mlp(20, 3, depth=3, width=8, kernel_initializer="he_normal", seed=5))
-    b = _kernels(training.build_mlp(20, 3, depth=3, width=8, kernel_initializer="he_normal", seed=5))
-    c = _kernels(training.build_mlp(20, 3, depth=3, width=8, kernel_initializer="he_normal", seed=6))
+    a = _kernels(
+        training.build_mlp(
+            20, 3, depth=3, width=8, kernel_initializer="he_normal", seed=5
+        )
+    )
+    b = _kernels(
+        training.build_mlp(
+            20, 3, depth=3, width=8, kernel_initializer="he_normal", seed=5
+        )
+    )
+    c = _kernels(
+        training.build_mlp(
+            20, 3, depth=3, width=8, kernel_initializer="he_normal", seed=6
+        )
+    )
     for ka, kb in zip(a, b):
         np.testing.assert_array_equal(ka, kb)
     assert not np.array_equal(a[1], c[1])
     # equal-shaped hidden layers get different draws (per-layer seeds)
     assert not np.array_equal(a[1], a[2])
-    # He normal: std close to sqrt(2 / fan_in) for the 20 -> 8 layer (truncation-corrected in Keras)
+    # He normal: std close to sqrt(2 / fan_in) for the 20 -> 8 layer
+    # (truncation-corrected in Keras)
     assert abs(a[0].std() - np.sqrt(2 / 20)) < 0.1
 
 
@@ -66,16 +83,30 @@ def test_build_mlp_instance_is_cloned_per_layer():
     init = keras.initializers.GlorotNormal(seed=1)
     ks = _kernels(training.build_mlp(8, 2, depth=2, width=8, kernel_initializer=init))
     assert not np.array_equal(ks[0], ks[1])
-    again = _kernels(training.build_mlp(8, 2, depth=2, width=8, kernel_initializer=init))
+    again = _kernels(
+        training.build_mlp(8, 2, depth=2, width=8, kernel_initializer=init)
+    )
     np.testing.assert_array_equal(ks[0], again[0])
 
 
 def test_build_mlp_course_initializer_names():
-    ks = _kernels(training.build_mlp(64, 10, depth=2, width=32, kernel_initializer="sparse", seed=0))
+    ks = _kernels(
+        training.build_mlp(
+            64, 10, depth=2, width=32, kernel_initializer="sparse", seed=0
+        )
+    )
     # sparse initialization (Martens 2010): 15 nonzero incoming weights per unit
     np.testing.assert_array_equal((ks[0] != 0).sum(axis=0), 15)
     out = _kernels(
-        training.build_mlp(64, 10, depth=1, width=32, kernel_initializer="sparse", output_initializer="zeros", seed=0)
+        training.build_mlp(
+            64,
+            10,
+            depth=1,
+            width=32,
+            kernel_initializer="sparse",
+            output_initializer="zeros",
+            seed=0,
+        )
     )[-1]
     assert np.all(out == 0)
 
@@ -92,7 +123,9 @@ def test_build_errors():
 
 
 def test_build_cnn():
-    model = training.build_cnn((8, 8, 1), 10, depth=2, filters=4, kernel_initializer="he_normal", seed=0)
+    model = training.build_cnn(
+        (8, 8, 1), 10, depth=2, filters=4, kernel_initializer="he_normal", seed=0
+    )
     assert model.output_shape == (None, 10)
     assert model.get_layer("conv_1").kernel.shape == (3, 3, 1, 4)
     assert model.get_layer("conv_2").padding == "same"
@@ -102,12 +135,24 @@ def test_build_cnn():
 def test_train_is_deterministic(small):
     runs = []
     for _ in range(2):
-        model = training.build_mlp(64, 10, depth=2, width=16, kernel_initializer="he_normal", seed=0)
-        runs.append(training.train(model, small, epochs=2, batch_size=64, learning_rate=0.05, seed=1))
+        model = training.build_mlp(
+            64, 10, depth=2, width=16, kernel_initializer="he_normal", seed=0
+        )
+        runs.append(
+            training.train(
+                model, small, epochs=2, batch_size=64, learning_rate=0.05, seed=1
+            )
+        )
     assert runs[0] == runs[1]
-    assert runs[0].loss == runs[1].loss and runs[0].test_accuracy == runs[1].test_accuracy
-    model = training.build_mlp(64, 10, depth=2, width=16, kernel_initializer="he_normal", seed=0)
-    other = training.train(model, small, epochs=2, batch_size=64, learning_rate=0.05, seed=2)
+    assert (
+        runs[0].loss == runs[1].loss and runs[0].test_accuracy == runs[1].test_accuracy
+    )
+    model = training.build_mlp(
+        64, 10, depth=2, width=16, kernel_initializer="he_normal", seed=0
+    )
+    other = training.train(
+        model, small, epochs=2, batch_size=64, learning_rate=0.05, seed=2
+    )
     assert other.loss != runs[0].loss  # another batch order
     assert runs[0].steps == [5, 10]  # ceil(300 / 64) = 5 steps per epoch
 
@@ -116,21 +161,40 @@ def test_train_first_loss_is_initial_loss_on_first_batch(small):
     model = training.build_mlp(64, 10, depth=1, width=8, seed=0)
     idx = training.batch_indices(300, 32, 0, 0)[0]
     logits = model(small.x_train[idx])
-    expected = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(small.y_train[idx], logits))
+    expected = float(
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
+            small.y_train[idx], logits
+        )
+    )
     hist = training.train(model, small, steps=3, batch_size=32, eval_every=1, seed=0)
     assert hist.steps == [1, 2, 3]
     assert hist.loss[0] == pytest.approx(expected, rel=1e-5)
 
 
 def test_train_learns_and_history_api(small):
-    model = training.build_mlp(64, 10, depth=1, width=32, kernel_initializer="he_normal", seed=0)
-    hist = training.train(model, small, steps=40, batch_size=32, optimizer="adam", learning_rate=0.01, eval_every=10)
+    model = training.build_mlp(
+        64, 10, depth=1, width=32, kernel_initializer="he_normal", seed=0
+    )
+    hist = training.train(
+        model,
+        small,
+        steps=40,
+        batch_size=32,
+        optimizer="adam",
+        learning_rate=0.01,
+        eval_every=10,
+    )
     assert hist.steps == [10, 20, 30, 40]
     assert hist.loss[-1] < 0.5 * hist.loss[0]
     assert hist.test_accuracy[-1] > 0.6
     assert hist.steps_to(hist.loss[-1]) <= 40 and hist.steps_to(-1.0) is None
     assert hist.seconds > 0 and "seconds" not in repr(hist)
-    copy = training.History(**{k: getattr(hist, k) for k in ("steps", "loss", "accuracy", "test_loss", "test_accuracy")})
+    copy = training.History(
+        **{
+            k: getattr(hist, k)
+            for k in ("steps", "loss", "accuracy", "test_loss", "test_accuracy")
+        }
+    )
     assert copy == hist  # seconds is excluded from equality
 
 
@@ -174,12 +238,22 @@ def test_compare_is_fair(small, monkeypatch):
         return real(model, x, **kwargs)
 
     monkeypatch.setattr(initcourse.lsuv, "lsuv", spy)
-    inits = {"he": "he_normal", "he again": keras.initializers.HeNormal(), "tiny": "zeros", "LSUV": "lsuv"}
+    inits = {
+        "he": "he_normal",
+        "he again": keras.initializers.HeNormal(),
+        "tiny": "zeros",
+        "LSUV": "lsuv",
+    }
     result = training.compare(
         inits,
         small,
         build_kwargs={"depth": 2, "width": 16},
-        train_kwargs={"steps": 6, "batch_size": 50, "eval_every": 3, "learning_rate": 0.05},
+        train_kwargs={
+            "steps": 6,
+            "batch_size": 50,
+            "eval_every": 3,
+            "learning_rate": 0.05,
+        },
         target_loss=2.0,
     )
     h = result.histories
@@ -189,14 +263,24 @@ def test_compare_is_fair(small, monkeypatch):
     assert h["he"] != h["tiny"]
     # LSUV got exactly the first batch that training uses
     assert len(seen) == 1
-    np.testing.assert_array_equal(seen[0], small.x_train[training.batch_indices(300, 50, 0, 0)[0]])
+    np.testing.assert_array_equal(
+        seen[0], small.x_train[training.batch_indices(300, 50, 0, 0)[0]]
+    )
     rows = result.table()
     assert [r["initializer"] for r in rows] == list(inits)
-    assert set(rows[0]) == {"initializer", "final_loss", "final_test_accuracy", "best_test_accuracy", "steps_to_target"}
+    assert set(rows[0]) == {
+        "initializer",
+        "final_loss",
+        "final_test_accuracy",
+        "best_test_accuracy",
+        "steps_to_target",
+    }
     assert rows[0]["final_loss"] == h["he"].loss[-1]
     assert rows[0]["best_test_accuracy"] == max(h["he"].test_accuracy)
     text = result.format()
-    assert text.splitlines()[0].split()[0] == "initializer" and len(text.splitlines()) == 5
+    assert (
+        text.splitlines()[0].split()[0] == "initializer" and len(text.splitlines()) == 5
+    )
     assert f"{h['tiny'].loss[-1]:.3f}" in text
 
 
