@@ -1,14 +1,15 @@
-"""Chapter 9: Martens' ``sparse`` initialization."""
+"""Chapter 9: Martens' ``sparse`` initialization; chapter 5: PyTorch's ``sparse_``."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from .core import CheckResult, _array, _finite, _float32, _g, _seeding, _Session, _shape
 
-__all__ = ["check_sparse"]
+__all__ = ["check_sparse", "check_torch_sparse"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,3 +80,117 @@ def check_sparse(fn: Callable[..., np.ndarray]) -> CheckResult:
     s.step("seeding")
     _seeding(s, lambda r: s.call((64, 16), r))
     return s.success("exactly min(nonzero, fan_in) unit-Gaussian weights per column at random positions; seeding correct")
+
+
+# --------------------------------------------------------------------------------------
+# PyTorch's sparse_, ported to the Keras layout (chapter 5)
+# --------------------------------------------------------------------------------------
+_TORCH_SPARSE_CASES = (
+    # (fan_in, units), sparsity, std
+    ((100, 40), 0.25, 0.05),
+    ((30, 64), 0.1, 0.01),
+)
+
+
+def check_torch_sparse(fn: Callable[..., np.ndarray]) -> CheckResult:
+    """Check ``fn(shape, sparsity, std, rng) -> float32 array``: a port of ``sparse_``.
+
+    ``torch.nn.init.sparse_(weight, sparsity, std)`` fills a 2-D weight of shape
+    ``(rows, cols)`` with :math:`\\mathcal N(0, \\text{std}^2)` values, then, in every
+    column, sets ``ceil(sparsity * rows)`` entries at random rows to zero
+    :cite:`martens2010deep,paszke2019pytorch`. An ``nn.Linear`` weight is
+    ``(out_features, in_features)``: a column is one *input*, and the zeros cut
+    connections from that input to a fraction of the units. The port returns a Keras
+    kernel of ``shape = (fan_in, units)`` with the same law: in every *row* exactly
+    ``ceil(sparsity * units)`` zeros at random units. (Martens' sparse initialization
+    fixes the count per unit instead: a column of the Keras kernel.)
+    """
+    checks = (
+        "called",
+        "returns an array",
+        "shape",
+        "dtype",
+        "zeros per input",
+        "random units",
+        "values",
+        "a second shape",
+        "seeding",
+    )
+    s = _Session("torch_sparse", fn, checks)
+    for i, (shape, sparsity, std) in enumerate(_TORCH_SPARSE_CASES):
+        fan_in, units = shape
+        call = f"torch_sparse(shape={shape}, sparsity={sparsity}, std={std}, rng)"
+        out = s.call(shape, sparsity, std, np.random.default_rng(10 + i))
+        if i == 0:
+            s.step("returns an array")
+        w = _array(s, out, call)
+        if i == 0:
+            s.step("shape")
+        _shape(
+            s,
+            w,
+            shape,
+            call,
+            " (the PyTorch weight is (units, fan_in), the Keras kernel its transpose)",
+        )
+        if i == 0:
+            s.step("dtype")
+        _float32(s, w, call)
+        _finite(s, w, call)
+        if i == 0:
+            s.step("zeros per input")
+        zero = w == 0
+        per_row, per_col = zero.sum(axis=1), zero.sum(axis=0)
+        want = math.ceil(sparsity * units)
+        if not np.all(per_row == want):
+            if np.all(per_col == math.ceil(sparsity * fan_in)):
+                s.fail(
+                    f"{call}: every column (unit) has {per_col[0]} zeros. That is "
+                    "sparse_ applied to the Keras kernel as if it were the PyTorch "
+                    "weight: PyTorch's columns are inputs, which are the *rows* of the "
+                    f"Keras kernel. Each row needs ceil(sparsity * units) = {want} "
+                    "zeros"
+                )
+            if np.all(per_row == int(sparsity * units)) or np.all(
+                per_row == round(sparsity * units)
+            ):
+                s.fail(
+                    f"{call}: each row has {per_row[0]} zeros; PyTorch rounds up: "
+                    f"ceil(sparsity * units) = {want}"
+                )
+            if per_row.min() != per_row.max():
+                s.fail(
+                    f"{call}: rows have between {per_row.min()} and {per_row.max()} "
+                    f"zeros; zero exactly ceil(sparsity * units) = {want} entries per "
+                    "row, at positions drawn without replacement"
+                )
+            s.fail(
+                f"{call}: each row has {per_row[0]} zeros; expected "
+                f"ceil(sparsity * units) = {want}"
+            )
+        if i == 0:
+            s.step("random units")
+        if all(np.array_equal(zero[0], zero[r]) for r in range(1, fan_in)):
+            s.fail(
+                f"{call}: every input loses the same units; draw the zeroed units "
+                "independently for each input (row), as sparse_ does per column"
+            )
+        if i == 0:
+            s.step("values")
+        vals = w[~zero].astype(np.float64)
+        sd = float(vals.std())
+        if vals.min() >= 0:
+            s.fail(f"{call}: all nonzero weights are >= 0; draw them from N(0, std^2)")
+        if not 0.85 * std <= sd <= 1.15 * std:
+            s.fail(
+                f"{call}: the nonzero weights have std {_g(sd)}; sparse_ draws them "
+                f"from N(0, std^2) with std = {std}"
+            )
+        if i == 0:
+            s.step("a second shape")
+    s.step("seeding")
+    _seeding(s, lambda r: s.call((20, 12), 0.5, 0.1, r))
+    return s.success(
+        "ceil(sparsity * units) zeros in every input's row, N(0, std^2) elsewhere, "
+        "Keras layout; seeding correct"
+    )
