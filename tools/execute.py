@@ -3,8 +3,8 @@
     python tools/execute.py notebooks/01_background.ipynb [more.ipynb ...]
     python tools/execute.py --all            # every notebook listed in _toc.yml
 
-The stored outputs are what the website shows and what ``pytest --nbval`` re-executes and
-compares, so run this after changing a chapter or the package it uses, then commit.
+The stored outputs are what the website shows and what ``pytest --nbval`` re-executes
+and compares, so run this after changing a chapter or the package it uses, then commit.
 Timing metadata is not recorded (it would change on every run); widget state is dropped.
 """
 
@@ -33,7 +33,8 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
 
 
 def execute(path: Path, timeout: int = 600) -> float:
-    """Run ``path`` top to bottom on a fresh ``python3`` kernel; write outputs; return seconds."""
+    """Run ``path`` top to bottom on a fresh ``python3`` kernel; write outputs; return
+    seconds."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
@@ -61,13 +62,19 @@ def execute(path: Path, timeout: int = 600) -> float:
         os.environ.clear()
         os.environ.update(env_backup)
     nb.metadata.pop("widgets", None)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     nbformat.write(nb, path)
     return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--all", action="store_true", help="every notebook in _toc.yml")
     args = parser.parse_args(argv)

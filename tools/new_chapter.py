@@ -1,6 +1,7 @@
 """Create a chapter notebook with the standard anatomy (see CONTRIBUTING.md).
 
-    python tools/new_chapter.py notebooks/02_core_concepts.ipynb "2. Core concepts" ch-core-concepts
+python tools/new_chapter.py notebooks/02_core_concepts.ipynb "2. Core concepts"
+ch-core-concepts
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from chapter_cells import badge_markdown, setup_cell_source  # noqa: E402
 
 IMPORTS = """import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ logging out of the outputs
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ logging out
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -28,11 +29,19 @@ def new_chapter(path: Path, title: str, label: str) -> None:
     if path.exists():
         raise SystemExit(f"{path} exists; not overwriting")
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = [
-        nbformat.v4.new_markdown_cell(f"({label})=\n# {title}\n\n{badge_markdown(path.name)}"),
-        nbformat.v4.new_markdown_cell("## What you will learn\n\n...\n\n**You need:** ...  \n**Time:** ..."),
+        nbformat.v4.new_markdown_cell(
+            f"({label})=\n# {title}\n\n{badge_markdown(path.name)}"
+        ),
+        nbformat.v4.new_markdown_cell(
+            "## What you will learn\n\n...\n\n**You need:** ...  \n**Time:** ..."
+        ),
         nbformat.v4.new_code_cell(setup_cell_source()),
         nbformat.v4.new_code_cell(IMPORTS),
         nbformat.v4.new_markdown_cell("## Summary\n\n..."),
