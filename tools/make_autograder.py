@@ -37,7 +37,7 @@ from initcourse.grading.manifest import build_manifest  # noqa: E402
 
 #: Packages of ``environment.yml`` the grader needs at run time (the rest builds the book).
 RUNTIME = ("numpy", "scipy", "pywavelets", "matplotlib", "scikit-learn", "keras", "tensorflow-cpu", "tensorflow",
-           "nbformat", "ipykernel", "threadpoolctl")
+           "nbformat", "ipykernel", "threadpoolctl", "cloudpickle")
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image.

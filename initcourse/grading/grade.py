@@ -177,11 +177,13 @@ def extract_code(nb: Any, entry: dict) -> tuple[list[tuple[int, str]], list[dict
 
 
 def _prelude_source(entry: dict, chunks: list[tuple[int, str]]) -> str:
+    """The chapter's imports that the student's code uses (a solution may use ``np`` from the
+    chapter's import cell); the others are left out, since some of them import TensorFlow."""
     code = "\n".join(src for _, src in chunks)
     used = set(re.findall(r"[A-Za-z_]\w*", code))
     lines = ["import os", 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")']
     for item in entry["prelude"]:
-        if item["heavy"] and not (set(item["binds"]) & used):
+        if not set(item["binds"]) & used:
             continue
         if "initcourse.exercises" in item["source"] or "initcourse.grading" in item["source"]:
             continue  # the checkers are the grader's business

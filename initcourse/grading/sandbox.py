@@ -8,7 +8,8 @@ values, by grading code that the student's code cannot reach, let alone rebind.
 
 Protocol: length-prefixed pickle frames on A's original stdin/stdout (A points its file
 descriptors 0 and 1 at ``/dev/null`` first, so ``print`` and ``input`` in student code cannot
-touch the channel). Frames from B to A are ordinary pickles (B is trusted). Frames from A to B
+touch the channel). Frames from B to A are pickled with ``cloudpickle`` (B is trusted; a checker
+may pass functions it defines, e.g. an activation and its derivative). Frames from A to B
 are read with :class:`SafeUnpickler`, which only rebuilds builtins, numpy arrays and scalars
 and :class:`Described` objects: a crafted pickle cannot run code in the grader.
 
@@ -198,6 +199,16 @@ def _read_frame(fd: int, deadline: Optional[float] = None) -> bytes:
 # ------------------------------------------------------------------------------------------
 # The grader's side
 # ------------------------------------------------------------------------------------------
+def _dumps_trusted(message: dict) -> bytes:
+    """Pickle a request of the grader; functions a checker passes (e.g. an activation defined
+    inside the checker) go by value with cloudpickle, when it is installed."""
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover - then only module-level functions can be sent
+        return pickle.dumps(message, protocol=4)
+    return cloudpickle.dumps(message, protocol=4)
+
+
 class SandboxTimeout(BaseException):
     """The student's code did not answer within the time limit (the sandbox was stopped).
 
@@ -277,7 +288,7 @@ class Sandbox:
             raise SandboxDied(f"the process running your code ended (exit code {self.proc.returncode})")
         start = time.monotonic()
         try:
-            _write_frame(self.proc.stdin, pickle.dumps(message, protocol=4))
+            _write_frame(self.proc.stdin, _dumps_trusted(message))
             deadline = None if timeout is None else start + timeout
             payload = _read_frame(self.proc.stdout.fileno(), deadline)
         except (BrokenPipeError, EOFError) as exc:
@@ -447,18 +458,11 @@ class _WatchFinder:
 
 
 def _install_watchers() -> None:
-    import importlib
-
+    """Patch the watched modules when (and if) the student's code imports them."""
     sys.meta_path.insert(0, _WatchFinder())
     for name in WATCHED_MODULES:
         if name in sys.modules:
             _patch_module(sys.modules[name])
-    # the numpy-only ones are cheap: import them now so `from ... import` binds the wrappers
-    for name in ("initcourse.initializers", "initcourse.theory", "initcourse.propagation", "initcourse.meanfield"):
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a missing optional dependency
-            pass
 
 
 def _error(exc: BaseException) -> dict:
