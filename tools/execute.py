@@ -32,6 +32,30 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
     return [root / (r + ".ipynb") for r in refs if (root / (r + ".ipynb")).exists()]
 
 
+#: What TensorFlow's C++ logging (absl) writes to the process's stderr at import, whatever
+#: TF_CPP_MIN_LOG_LEVEL says; ipykernel captures it from the file descriptor. Not part of a
+#: chapter: it differs between CPUs (oneDNN on or off, instruction sets) and nbval's kernel
+#: sends it elsewhere.
+_ABSL_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] .*"
+    r"|To enable the following instructions: .*, in other operations, rebuild TensorFlow.*)$"
+)
+
+
+def drop_absl_banner(cell: nbformat.NotebookNode) -> None:
+    """Remove TensorFlow's C++ log lines from a code cell's stderr outputs (in place)."""
+    kept = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            lines = [ln for ln in out["text"].splitlines() if ln.strip() and not _ABSL_LINE.match(ln)]
+            if not lines:
+                continue
+            out["text"] = "\n".join(lines) + "\n"
+        kept.append(out)
+    cell["outputs"] = kept
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     """Run ``path`` top to bottom on a fresh ``python3`` kernel; write outputs; return
     seconds."""
@@ -62,6 +86,9 @@ def execute(path: Path, timeout: int = 600) -> float:
         os.environ.clear()
         os.environ.update(env_backup)
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            drop_absl_banner(cell)
     nb.metadata["kernelspec"] = {
         "display_name": "Python 3",
         "language": "python",
