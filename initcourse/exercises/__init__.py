@@ -45,6 +45,7 @@ module                             checkers                                     
 ``exercises/wavelet.py``           ``check_wavelet_matrix``                      7
 ``exercises/zero.py``              ``check_zero_hadamard``                       8
 ``exercises/sparse.py``            ``check_sparse``                              9
+``exercises/modern.py``            ``check_gpt2_init``, ``check_chrono_bias``    9a, 9b
 ``exercises/capstone.py``          ``grade_initializer_choice``,                 10
                                    ``grade_layer_report``, ``grade_training_run``
 =================================  ============================================  ============
@@ -61,12 +62,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import capstone, fans, gain, lsuv, orthogonal, propagation, sparse, variance_scaling, wavelet, zero
+from . import capstone, fans, gain, lsuv, modern, orthogonal, propagation, sparse, variance_scaling, wavelet, zero
 from .capstone import *  # noqa: F401,F403
 from .core import CheckResult, ExerciseError, GradeItem, Grader
 from .fans import *  # noqa: F401,F403
 from .gain import *  # noqa: F401,F403
 from .lsuv import *  # noqa: F401,F403
+from .modern import *  # noqa: F401,F403
 from .orthogonal import *  # noqa: F401,F403
 from .propagation import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
@@ -74,7 +76,7 @@ from .variance_scaling import *  # noqa: F401,F403
 from .wavelet import *  # noqa: F401,F403
 from .zero import *  # noqa: F401,F403
 
-_TOPICS = (fans, variance_scaling, gain, propagation, lsuv, orthogonal, wavelet, zero, sparse)
+_TOPICS = (fans, variance_scaling, gain, propagation, lsuv, orthogonal, wavelet, zero, sparse, modern)
 
 CHECKERS: dict[str, Callable[[Callable[..., Any]], CheckResult]] = {
     name[len("check_"):]: globals()[name]
