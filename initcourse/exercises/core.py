@@ -188,8 +188,8 @@ def _float32(s: _Session, w: np.ndarray, call: str) -> None:
     if w.dtype == np.float32:
         return
     if w.dtype == np.float64:
-        s.fail(f"{call} returned float64; cast to float32 (`.astype(np.float32)`), the dtype of Keras weights")
-    s.fail(f"{call} returned dtype {w.dtype}; return float32 weights (`.astype(np.float32)`)")
+        s.fail(f"{call} returned float64; Keras weights are float32, the dtype the initializer must return")
+    s.fail(f"{call} returned dtype {w.dtype}; Keras weights are float32")
 
 
 def _finite(s: _Session, w: np.ndarray, call: str) -> None:

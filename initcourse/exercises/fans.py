@@ -68,21 +68,22 @@ def check_compute_fans(fn: Callable[[tuple[int, ...]], tuple[int, int]]) -> Chec
             torch_rf = int(np.prod(shape[2:]))
             if got == (float(shape[-2]), float(shape[-1])):
                 s.fail(
-                    f"{call} returned {(fi, fo)}: you forgot the receptive field; multiply the "
-                    f"channels by prod(shape[:-2]) = {rf}, giving {want}"
+                    f"{call} returned {(fi, fo)}, the channel counts alone: every input channel feeds a "
+                    f"unit through each of the {rf} positions of the kernel window (the receptive field), "
+                    f"and each position is a weight of its own, so the fans count the channels once per position"
                 )
             if got == (float(shape[1] * torch_rf), float(shape[0] * torch_rf)):
                 s.fail(
-                    f"{call} returned {(fi, fo)}: that is PyTorch's (out, in, *kernel) layout; Keras "
-                    f"kernels are (*kernel_size, in, out), so fan_in = shape[-2] * prod(shape[:-2]) = {want[0]}"
+                    f"{call} returned {(fi, fo)}: that reads the shape in PyTorch's (out, in, *kernel) layout; "
+                    f"Keras kernels are (*kernel_size, in, out), with the channels last"
                 )
             if got == (float(shape[0]), float(shape[1])):
                 s.fail(
-                    f"{call} returned {(fi, fo)}: you applied the dense rule to a convolution kernel; "
-                    f"for rank ≥ 3 use (shape[-2] * r, shape[-1] * r) with r = prod(shape[:-2]) = {rf}"
+                    f"{call} returned {(fi, fo)}: the dense rule applied to a convolution kernel; the first "
+                    f"axes of a Keras convolution kernel are the kernel window, not the channels"
                 )
             if got == (float(shape[-1] * rf), float(shape[-2] * rf)):
-                s.fail(f"{call} returned {(fi, fo)}: fan_in and fan_out are swapped; in_channels is shape[-2]")
+                s.fail(f"{call} returned {(fi, fo)}: fan_in and fan_out are swapped; the input channels come before the output channels in the Keras layout")
         if kind == "1-D":
             s.fail(f"{call} returned {(fi, fo)}; Keras gives a 1-D shape (n,) fan_in = fan_out = n = {shape[0]}")
         if kind == "scalar":

@@ -56,7 +56,7 @@ def check_lsuv_scale(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Chec
             if close(1.0):
                 msg += ": you returned the weights unchanged"
             elif close(1.0 / var0):
-                msg += ": you divided by the variance; divide by the standard deviation √Var(x @ W)"
+                msg += ": you divided by the variance; a factor c on W multiplies Var(x @ W) by c², so dividing by the variance overshoots"
             elif close(math.sqrt(var0)):
                 msg += ": you multiplied by the std; divide by it"
             elif close(1.0 / float(x.std())):

@@ -28,16 +28,16 @@ def _diagnose_gram(s: _Session, g: np.ndarray, what: str, gain: float, call: str
     if off < 1e-3 * max(1.0, float(diag.mean())) and np.allclose(diag, diag.mean(), rtol=1e-3):
         c = float(diag.mean())
         if gain != 1.0 and math.isclose(c, 1.0, rel_tol=1e-3):
-            s.fail(f"{call}: the {what} are orthonormal but gain={gain} was ignored: multiply Q by gain")
+            s.fail(f"{call}: the {what} are orthonormal but gain={gain} was ignored: their norm must be gain")
         if gain != 1.0 and math.isclose(c, gain, rel_tol=1e-3):
-            s.fail(f"{call}: the {what} have norm √gain = {_g(math.sqrt(gain))}; multiply Q by gain itself (norm {_g(gain)})")
+            s.fail(f"{call}: the {what} have norm √gain = {_g(math.sqrt(gain))}; the gain scales the norm itself (norm {_g(gain)}), not the squared norm")
         s.fail(
             f"{call}: the {what} are orthogonal but have norm {_g(math.sqrt(c))} instead of gain = {_g(gain)}: "
             "do not rescale Q except by gain"
         )
     s.fail(
         f"{call}: the {what} are not orthonormal (max |Gram − gain²·I| = {_g(float(np.abs(g - gain**2 * np.eye(len(g))).max()))}): "
-        "a random Gaussian matrix is only roughly orthogonal; take Q from np.linalg.qr of one"
+        "a random Gaussian matrix is only roughly orthogonal, the orthogonal factor of its QR decomposition is exactly"
     )
 
 
@@ -98,8 +98,9 @@ def check_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
         signs.append(bool(w[0, 0] > 0))
     if all(signs) or not any(signs):
         s.fail(
-            "W[0, 0] had the same sign in 20 draws of shape (8, 8): without the sign correction "
-            "q *= np.sign(np.diag(r)) after np.linalg.qr, Q is not uniformly (Haar) distributed"
+            "W[0, 0] had the same sign in 20 draws of shape (8, 8): the QR decomposition fixes the signs "
+            "of R's diagonal, which biases the signs of Q; without correcting them Q is not uniformly "
+            "(Haar) distributed"
         )
     s.step("seeding")
     _seeding(s, lambda r: s.call((16, 16), r))

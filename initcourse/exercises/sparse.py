@@ -48,7 +48,8 @@ def check_sparse(fn: Callable[..., np.ndarray]) -> CheckResult:
         if per_col.min() != per_col.max():
             s.fail(
                 f"{call}: columns have between {per_col.min()} and {per_col.max()} nonzeros: choose exactly 15 "
-                "inputs per unit, e.g. rng.choice(fan_in, size=15, replace=False), instead of zeroing at random"
+                "inputs per unit, not a random share of them (zeroing each weight with some probability gives "
+                "columns of different sizes)"
             )
         s.fail(f"{call}: each column has {per_col[0]} nonzeros; expected exactly min(nonzero, fan_in) = 15")
     s.step("random positions")

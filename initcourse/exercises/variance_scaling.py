@@ -76,7 +76,7 @@ def _with_fans(f: Callable[[int, int], float]) -> Callable[[tuple[int, ...]], fl
 
 
 _LIMIT_AS_STD = "you used the uniform limit √3·σ as the std? For a normal the std itself is σ"
-_VAR_AS_STD = "you passed the variance as the std? rng.normal(0, scale) takes the standard deviation: scale = √(variance)"
+_VAR_AS_STD = "you passed the variance where the standard deviation goes? The scale of a normal draw is its standard deviation, the square root of the variance"
 _STD_AS_LIMIT = "you used the std σ as the limit? U(−a, a) has variance a²/3, so a = √3·σ"
 _UNCORRECTED = (
     "you truncated at 2σ without Keras' correction? Truncation shrinks the std by 0.8796: divide σ by "
@@ -215,12 +215,12 @@ def _check_variance_scaling(spec: _Spec, fn: Callable[..., Any]) -> CheckResult:
     if spec.family == "uniform" and ratio > 1.9:
         s.fail(
             f"your values look normally distributed (max|w|/std = {ratio:.2f}; a uniform gives √3 ≈ 1.73): "
-            f"{spec.name} draws from U(−limit, limit), e.g. rng.uniform(-limit, limit, size=shape)"
+            f"{spec.name} draws from a uniform distribution U(−limit, limit)"
         )
     if spec.family == "normal" and ratio < 1.9:
         s.fail(
             f"your values look uniformly distributed (max|w|/std = {ratio:.2f}; a normal gives ≈ 4, a "
-            f"Keras truncated normal ≈ 2.27): {spec.name} draws from a normal, e.g. rng.normal(0, std, size=shape)"
+            f"Keras truncated normal ≈ 2.27): {spec.name} draws from a normal distribution"
         )
     s.step("scale")
 

@@ -55,7 +55,7 @@ def check_wavelet_matrix(fn: Callable[[int, str], np.ndarray]) -> CheckResult:
         if np.abs(g - np.eye(n)).max() > 10 * atol:
             d = np.diag(g)
             if np.abs(g - np.diag(d)).max() < 10 * atol:
-                s.fail(f"{call}: the rows are orthogonal but their squared norms range {_g(float(d.min()))}..{_g(float(d.max()))}, not 1: use the orthonormal filters (pywt.Wavelet(w).dec_lo / dec_hi)")
+                s.fail(f"{call}: the rows are orthogonal but their squared norms range {_g(float(d.min()))}..{_g(float(d.max()))}, not 1: the filters used are not the orthonormal ones of the wavelet")
             s.fail(f"{call}: the matrix is not orthogonal (max |A Aᵀ − I| = {_g(float(np.abs(g - np.eye(n)).max()))}): build it from pywt.wavedec of the unit vectors with mode='periodization'")
         if i == 0:
             s.step("matches PyWavelets")

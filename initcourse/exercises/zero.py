@@ -67,9 +67,9 @@ def check_zero_hadamard(fn: Callable[[tuple[int, int]], np.ndarray]) -> CheckRes
                 msg += (f": when fan_out = {m} > fan_in = {n}, ZerO does not pad the identity with zeros (the extra "
                         f"{m - n} units would output 0: the degeneracy the paper warns about); it uses I_(m,p) · H_p/√p · I_(p,n) with p = {p}")
             elif np.allclose(w, ref * math.sqrt(p), atol=1e-6):
-                msg += f": divide the Hadamard matrix by √p = √{p} so that it is orthogonal"
+                msg += f": the Hadamard matrix H_p has columns of norm √p = √{p}, so it is orthogonal only once normalised"
         else:
-            msg += f": for fan_out = {m} ≤ fan_in = {n} the kernel is the partial identity np.eye({n}, {m})"
+            msg += f": for fan_out = {m} ≤ fan_in = {n} ZerO's kernel is a partial identity (ones on the main diagonal, zeros elsewhere)"
         s.fail(msg)
     a = np.asarray(s.call((32, 100)))
     b = np.asarray(s.call((32, 100)))
