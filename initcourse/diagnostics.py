@@ -426,11 +426,14 @@ class LayerStats:
         shared layers, mixed precision. Short sentences without measured numbers."""
         return list(self.context)
 
-    def summary(self, **thresholds: float) -> str:
+    def summary(self, width: int = 88, **thresholds: float) -> str:
         """A short verdict: the model, the mode, the findings and the notes (no table).
 
-        ``thresholds`` are passed to :meth:`warnings`.
+        Lines are wrapped at ``width`` columns. ``thresholds`` are passed to
+        :meth:`warnings`.
         """
+        import textwrap
+
         found = self.warnings(**thresholds)
         mode = "training mode" if self.training else "inference mode"
         calls = len(self.rows)
@@ -438,12 +441,26 @@ class LayerStats:
         head = f"{self.model_name or 'model'} ({mode}): {layers} layers checked"
         if calls != layers:
             head += f" ({calls} calls)"
-        lines = [head, f"loss: {self.loss_name}"]
+
+        def item(text: str) -> list[str]:
+            return textwrap.wrap(
+                text,
+                width,
+                initial_indent="  - ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+
+        lines = textwrap.wrap(head, width) + textwrap.wrap(
+            f"loss: {self.loss_name}", width, subsequent_indent="  "
+        )
         lines.append("findings: none" if not found else "findings:")
-        lines += [f"  - {w}" for w in found]
+        for w in found:
+            lines += item(w)
         if self.context:
             lines.append("notes:")
-            lines += [f"  - {n}" for n in self.context]
+            for n in self.context:
+                lines += item(n)
         return "\n".join(lines)
 
     def verdict(self, **thresholds: float) -> str:
