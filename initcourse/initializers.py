@@ -824,7 +824,9 @@ def delta_orthogonal(
 def zero_hadamard(shape: ShapeLike, *, dtype: DTypeLike = np.float32) -> np.ndarray:
     """ZerO initialization (Zhao et al. 2022): only 0, 1 and a Hadamard matrix.
 
-    Algorithm 1 of the paper.
+    The normalisation follows the authors' released notebook, which divides the
+    Hadamard matrix by :math:`\\sqrt{p}` (an orthogonal matrix); the paper's Algorithm 1
+    writes :math:`c = 2^{-(m-1)/2}`, a factor :math:`\\sqrt 2` larger.
 
     In PyTorch terms, for :math:`W \\in \\mathbb{R}^{m \\times n}` (m = out, n = in):
 

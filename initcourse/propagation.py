@@ -738,9 +738,10 @@ def jacobian_singular_values(
 
     for one input :math:`x_0 \\sim \\mathcal N(0, \\text{input\\_std}^2 I)`. *Dynamical
     isometry* means all singular values are close to 1; it needs orthogonal weights and
-    a nonlinearity that is close to linear around the operating point, and is impossible
-    for ReLU :cite:`saxe2014exact,pennington2017resurrecting`. Arguments as in
-    :func:`simulate`.
+    a nonlinearity that is close to linear around the operating point. ReLU networks
+    with i.i.d. or orthogonal weights cannot reach it
+    :cite:`saxe2014exact,pennington2017resurrecting`; weights built for ReLU, such as
+    looks-linear mirrored pairs, can. Arguments as in :func:`simulate`.
 
     Returns
     -------
