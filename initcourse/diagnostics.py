@@ -1007,7 +1007,6 @@ def _output_activation(record: Optional[mw.CallRecord]) -> Optional[str]:
 
 def _loss(model, flat, names, chosen, acts, y, loss, batch):
     """The scalar loss summed over the chosen outputs, and its name."""
-    import keras
     import tensorflow as tf
 
     preds = [tf.cast(flat[i], tf.float32) for i in chosen]
@@ -1048,7 +1047,6 @@ def _loss(model, flat, names, chosen, acts, y, loss, batch):
     if len(parts) == 1:
         return total, parts[0][1]
     labels = "; ".join(f"{names[i]}: {n}" for i, (_, n) in zip(chosen, parts))
-    del keras
     return total, f"sum over {len(parts)} outputs ({labels})"
 
 
