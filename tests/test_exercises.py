@@ -63,7 +63,13 @@ LECUN = lambda fi, fo: 1.0 / fi  # noqa: E731
 
 
 def gain(nonlinearity, param=None):
-    table = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
+    table = {
+        "linear": 1.0,
+        "sigmoid": 1.0,
+        "tanh": 5.0 / 3.0,
+        "relu": math.sqrt(2.0),
+        "selu": 0.75,
+    }
     if nonlinearity == "leaky_relu":
         a = 0.01 if param is None else param
         return math.sqrt(2.0 / (1.0 + a * a))
@@ -126,7 +132,13 @@ def delta_orthogonal(shape, rng, gain=1.0):
 
 
 def wavelet_matrix(n, wavelet):
-    return np.stack([np.concatenate(pywt.wavedec(e, wavelet, mode="periodization")) for e in np.eye(n)], axis=1)
+    return np.stack(
+        [
+            np.concatenate(pywt.wavedec(e, wavelet, mode="periodization"))
+            for e in np.eye(n)
+        ],
+        axis=1,
+    )
 
 
 def zero_hadamard(shape):
@@ -134,7 +146,9 @@ def zero_hadamard(shape):
     if m <= n:
         return np.eye(m, n).T.astype(np.float32)
     p = 2 ** math.ceil(math.log2(m))
-    return (np.eye(m, p) @ hadamard(p) / math.sqrt(p) @ np.eye(p, n)).T.astype(np.float32)
+    return (np.eye(m, p) @ hadamard(p) / math.sqrt(p) @ np.eye(p, n)).T.astype(
+        np.float32
+    )
 
 
 CORRECT = {
@@ -166,7 +180,9 @@ def not_implemented(*args, **kwargs):
 def test_registry_covers_every_checker():
     """Every public check_* is registered; the ones of this file's chapters are tested here (a
     checker added later for a new exercise is tested in its own test file)."""
-    public = {name.removeprefix("check_") for name in ex.__all__ if name.startswith("check_")}
+    public = {
+        name.removeprefix("check_") for name in ex.__all__ if name.startswith("check_")
+    }
     assert set(CHECKERS) == public and set(CORRECT) <= public
 
 
@@ -175,7 +191,9 @@ def test_correct_implementation_passes(name, capsys):
     result = CHECKERS[name](CORRECT[name])
     out = capsys.readouterr().out
     assert isinstance(result, CheckResult) and result.ok
-    assert result.exercise == name and result.points == result.max_points == len(result.passed)
+    assert result.exercise == name and result.points == result.max_points == len(
+        result.passed
+    )
     assert out.count("\n") == 1 and out.startswith(f"✓ {name}: ")
     # deterministic: a second run prints the same line
     CHECKERS[name](CORRECT[name])
@@ -184,14 +202,21 @@ def test_correct_implementation_passes(name, capsys):
 
 @pytest.mark.parametrize("name", sorted(CORRECT))
 def test_not_implemented_is_named(name):
-    with pytest.raises(ExerciseError, match=r"not implemented yet: replace the `raise NotImplementedError` line") as info:
+    with pytest.raises(
+        ExerciseError,
+        match=r"not implemented yet: replace the `raise NotImplementedError` line",
+    ) as info:
         CHECKERS[name](not_implemented)
     assert "hint: Use limit" in str(info.value)
     assert info.value.passed == () and info.value.total > 1
 
 
 def test_keras_truncated_normal_passes():
-    for name, var in (("he_normal", HE), ("glorot_normal", GLOROT), ("lecun_normal", LECUN)):
+    for name, var in (
+        ("he_normal", HE),
+        ("glorot_normal", GLOROT),
+        ("lecun_normal", LECUN),
+    ):
         assert CHECKERS[name](normal(var, truncated=True)).ok
 
 
@@ -213,7 +238,9 @@ def as64(init):
 
 def global_rng(var_fn):
     def init(shape, rng):
-        return np.random.uniform(-1, 1, size=shape).astype(np.float32) * math.sqrt(3 * var_fn(*fans(shape)))
+        return np.random.uniform(-1, 1, size=shape).astype(np.float32) * math.sqrt(
+            3 * var_fn(*fans(shape))
+        )
 
     return init
 
@@ -248,33 +275,125 @@ def N(var, shape, rng):
 
 WRONG_INITS = [
     # (checker, wrong implementation, regex the message must match)
-    ("glorot_uniform", transposed(uniform(GLOROT)), r"returned shape \(128, 256\) for|the reverse of shape=\(256, 128\).*Keras layout is \(fan_in, fan_out\)"),
-    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / fi), r"values reach 0\.15\d+ but the limit for shape \(256, 128\).*√\(6/\(256\+128\)\) = 0\.125 — did you use fan_in only\?"),
-    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / fo), r"did you use fan_out only\?"),
-    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / (fi + fo) / 3), r"you used the std σ as the limit\?"),
-    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 4.0 / (fi + fo)), r"divide by the average \(fan_in\+fan_out\)/2"),
-    ("glorot_uniform", with_fans(fans, U, lambda fi, fo: 2.0 / (fi + fo) ** 2), r"square root only on the numerator"),
-    ("glorot_uniform", with_fans(lambda s: (s[-2], s[-1]), U, GLOROT), r"forget the receptive field"),
-    ("glorot_uniform", with_fans(torch_fans, U, GLOROT), r"PyTorch's \(out, in, \*kernel\) layout"),
-    ("glorot_uniform", normal(GLOROT), r"look normally distributed.*draws from a uniform distribution"),
-    ("glorot_uniform", as64(uniform(GLOROT)), r"returned float64; Keras weights are float32"),
-    ("glorot_uniform", global_rng(GLOROT), r"same rng seed gave different arrays: draw every random number from the rng you are given"),
-    ("glorot_uniform", fixed_seed(GLOROT), r"different rng seeds gave identical arrays"),
-    ("glorot_uniform", lambda shape, rng: np.abs(uniform(GLOROT)(shape, rng)), r"≥ 0.*U\(−limit, limit\), not U\(0, limit\)"),
-    ("glorot_uniform", lambda shape, rng: None, r"returned None: did you forget the `return`"),
-    ("glorot_uniform", lambda shape, rng: uniform(GLOROT)(shape, rng).tolist(), r"returned a list; return a numpy array"),
-    ("glorot_uniform", lambda shape, rng: np.zeros(shape, np.float32), r"constant array"),
-    ("glorot_normal", with_fans(fans, N, lambda fi, fo: 6.0 / (fi + fo)), r"sample variance 0\.01\d+ = (2\.9\d|3\.0\d) × the expected 0\.005208.*uniform limit .* as the std"),
-    ("glorot_normal", with_fans(fans, N, lambda fi, fo: (2.0 / (fi + fo)) ** 2), r"passed the variance where the standard deviation goes"),
+    (
+        "glorot_uniform",
+        transposed(uniform(GLOROT)),
+        r"returned shape \(128, 256\) for|the reverse of shape=\(256, 128\).*Keras layout is \(fan_in, fan_out\)",
+    ),
+    (
+        "glorot_uniform",
+        with_fans(fans, U, lambda fi, fo: 2.0 / fi),
+        r"values reach 0\.15\d+ but the limit for shape \(256, 128\).*√\(6/\(256\+128\)\) = 0\.125 — did you use fan_in only\?",
+    ),
+    (
+        "glorot_uniform",
+        with_fans(fans, U, lambda fi, fo: 2.0 / fo),
+        r"did you use fan_out only\?",
+    ),
+    (
+        "glorot_uniform",
+        with_fans(fans, U, lambda fi, fo: 2.0 / (fi + fo) / 3),
+        r"you used the std σ as the limit\?",
+    ),
+    (
+        "glorot_uniform",
+        with_fans(fans, U, lambda fi, fo: 4.0 / (fi + fo)),
+        r"divide by the average \(fan_in\+fan_out\)/2",
+    ),
+    (
+        "glorot_uniform",
+        with_fans(fans, U, lambda fi, fo: 2.0 / (fi + fo) ** 2),
+        r"square root only on the numerator",
+    ),
+    (
+        "glorot_uniform",
+        with_fans(lambda s: (s[-2], s[-1]), U, GLOROT),
+        r"forget the receptive field",
+    ),
+    (
+        "glorot_uniform",
+        with_fans(torch_fans, U, GLOROT),
+        r"PyTorch's \(out, in, \*kernel\) layout",
+    ),
+    (
+        "glorot_uniform",
+        normal(GLOROT),
+        r"look normally distributed.*draws from a uniform distribution",
+    ),
+    (
+        "glorot_uniform",
+        as64(uniform(GLOROT)),
+        r"returned float64; Keras weights are float32",
+    ),
+    (
+        "glorot_uniform",
+        global_rng(GLOROT),
+        r"same rng seed gave different arrays: draw every random number from the rng you are given",
+    ),
+    (
+        "glorot_uniform",
+        fixed_seed(GLOROT),
+        r"different rng seeds gave identical arrays",
+    ),
+    (
+        "glorot_uniform",
+        lambda shape, rng: np.abs(uniform(GLOROT)(shape, rng)),
+        r"≥ 0.*U\(−limit, limit\), not U\(0, limit\)",
+    ),
+    (
+        "glorot_uniform",
+        lambda shape, rng: None,
+        r"returned None: did you forget the `return`",
+    ),
+    (
+        "glorot_uniform",
+        lambda shape, rng: uniform(GLOROT)(shape, rng).tolist(),
+        r"returned a list; return a numpy array",
+    ),
+    (
+        "glorot_uniform",
+        lambda shape, rng: np.zeros(shape, np.float32),
+        r"constant array",
+    ),
+    (
+        "glorot_normal",
+        with_fans(fans, N, lambda fi, fo: 6.0 / (fi + fo)),
+        r"sample variance 0\.01\d+ = (2\.9\d|3\.0\d) × the expected 0\.005208.*uniform limit .* as the std",
+    ),
+    (
+        "glorot_normal",
+        with_fans(fans, N, lambda fi, fo: (2.0 / (fi + fo)) ** 2),
+        r"passed the variance where the standard deviation goes",
+    ),
     ("glorot_normal", uniform(GLOROT), r"look uniformly distributed.*normal"),
-    ("he_normal", with_fans(fans, N, lambda fi, fo: 1.0 / fi), r"forget the ReLU factor 2"),
-    ("he_normal", normal(GLOROT), r"fan_in \+ fan_out \(Glorot\)\? He uses fan_in only"),
-    ("he_normal", with_fans(fans, N, lambda fi, fo: 2.0 / fo), r"did you use fan_out\?"),
+    (
+        "he_normal",
+        with_fans(fans, N, lambda fi, fo: 1.0 / fi),
+        r"forget the ReLU factor 2",
+    ),
+    (
+        "he_normal",
+        normal(GLOROT),
+        r"fan_in \+ fan_out \(Glorot\)\? He uses fan_in only",
+    ),
+    (
+        "he_normal",
+        with_fans(fans, N, lambda fi, fo: 2.0 / fo),
+        r"did you use fan_out\?",
+    ),
     ("he_normal", as64(normal(HE)), r"float64"),
     ("he_uniform", uniform(LECUN), r"forget the ReLU factor 2"),
     ("he_uniform", uniform(GLOROT), r"Glorot"),
-    ("he_uniform", with_fans(fans, U, lambda fi, fo: (6.0 / fi) ** 2 / 3), r"forget the square root"),
-    ("lecun_normal", normal(HE), r"added? the ReLU factor 2 \(that is He\)|add the ReLU factor 2"),
+    (
+        "he_uniform",
+        with_fans(fans, U, lambda fi, fo: (6.0 / fi) ** 2 / 3),
+        r"forget the square root",
+    ),
+    (
+        "lecun_normal",
+        normal(HE),
+        r"added? the ReLU factor 2 \(that is He\)|add the ReLU factor 2",
+    ),
     ("lecun_normal", with_fans(fans, N, lambda fi, fo: 3.0 / fi), r"uniform limit"),
 ]
 
@@ -289,10 +408,16 @@ def _truncated_uncorrected(shape, rng):
     return w.astype(np.float32)
 
 
-WRONG_INITS.append(("he_normal", _truncated_uncorrected, r"truncated at 2σ without Keras' correction"))
+WRONG_INITS.append(
+    ("he_normal", _truncated_uncorrected, r"truncated at 2σ without Keras' correction")
+)
 
 
-@pytest.mark.parametrize("name,fn,pattern", WRONG_INITS, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG_INITS)])
+@pytest.mark.parametrize(
+    "name,fn,pattern",
+    WRONG_INITS,
+    ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG_INITS)],
+)
 def test_wrong_initializer_gets_specific_message(name, fn, pattern):
     with pytest.raises(ExerciseError) as info:
         CHECKERS[name](fn)
@@ -306,7 +431,10 @@ def test_crash_in_student_code_is_reported_with_the_call():
     def broken(shape, rng):
         return rng.uniform(size=shape) @ np.ones((3, 3))
 
-    with pytest.raises(ExerciseError, match=r"calling glorot_uniform\(\(256, 128\), rng\) raised ValueError"):
+    with pytest.raises(
+        ExerciseError,
+        match=r"calling glorot_uniform\(\(256, 128\), rng\) raised ValueError",
+    ):
         ex.check_glorot_uniform(broken)
 
 
@@ -320,12 +448,27 @@ def _dense_rule(shape):
 @pytest.mark.parametrize(
     "fn,pattern",
     [
-        (lambda s: fans(s)[::-1], r"fan_in and fan_out are swapped; a Keras dense kernel is \(fan_in, units\)"),
-        (lambda s: (s[-2], s[-1]) if len(s) >= 3 else fans(s), r"the channel counts alone: every input channel feeds a unit through each of the 5 positions"),
-        (lambda s: torch_fans(s) if len(s) >= 3 else fans(s), r"PyTorch's \(out, in, \*kernel\) layout"),
+        (
+            lambda s: fans(s)[::-1],
+            r"fan_in and fan_out are swapped; a Keras dense kernel is \(fan_in, units\)",
+        ),
+        (
+            lambda s: (s[-2], s[-1]) if len(s) >= 3 else fans(s),
+            r"the channel counts alone: every input channel feeds a unit through each of the 5 positions",
+        ),
+        (
+            lambda s: torch_fans(s) if len(s) >= 3 else fans(s),
+            r"PyTorch's \(out, in, \*kernel\) layout",
+        ),
         (_dense_rule, r"the dense rule applied to a convolution kernel"),
-        (lambda s: fans(s) if len(s) != 1 else (1, s[0]), r"1-D shape \(n,\) fan_in = fan_out = n = 7"),
-        (lambda s: fans(s) if len(s) else (0, 0), r"scalar \(shape \(\)\) fan_in = fan_out = 1"),
+        (
+            lambda s: fans(s) if len(s) != 1 else (1, s[0]),
+            r"1-D shape \(n,\) fan_in = fan_out = n = 7",
+        ),
+        (
+            lambda s: fans(s) if len(s) else (0, 0),
+            r"scalar \(shape \(\)\) fan_in = fan_out = 1",
+        ),
         (lambda s: 3, r"return a pair \(fan_in, fan_out\)"),
     ],
 )
@@ -336,7 +479,11 @@ def test_compute_fans_mistakes(fn, pattern):
 
 def _gain_with(**over):
     def g(nonlinearity, param=None):
-        key = nonlinearity if not (nonlinearity == "leaky_relu" and param is None) else "leaky_default"
+        key = (
+            nonlinearity
+            if not (nonlinearity == "leaky_relu" and param is None)
+            else "leaky_default"
+        )
         if key in over:
             return over[key](param)
         return gain(nonlinearity, param)
@@ -347,16 +494,28 @@ def _gain_with(**over):
 @pytest.mark.parametrize(
     "fn,pattern",
     [
-        (_gain_with(relu=lambda a: 2.0), r"2 is the variance factor of He init; the gain is its square root √2"),
+        (
+            _gain_with(relu=lambda a: 2.0),
+            r"2 is the variance factor of He init; the gain is its square root √2",
+        ),
         (_gain_with(tanh=lambda a: 1.67), r"use exactly 5/3"),
         (_gain_with(tanh=lambda a: math.sqrt(5 / 3)), r"not √\(5/3\)"),
         (_gain_with(leaky_relu=lambda a: math.sqrt(2 / (1 + a))), r"square the slope"),
-        (_gain_with(leaky_relu=lambda a: math.sqrt(2 / (1 + 0.01**2))), r"you ignored param"),
+        (
+            _gain_with(leaky_relu=lambda a: math.sqrt(2 / (1 + 0.01**2))),
+            r"you ignored param",
+        ),
         (_gain_with(leaky_default=lambda a: math.sqrt(2)), r"default.*0\.01"),
         (_gain_with(selu=lambda a: 1.0), r"selu is the empirical value 3/4"),
         (_gain_with(sigmoid=lambda a: 0.25), r"sigmoid gets gain 1"),
-        (lambda n, p=None: str(gain(n, p)), r"returned '1.0' \(str\).*a gain is a number"),
-        (lambda n, p=None: True if n == "linear" else gain(n, p), r"returned True \(bool\)"),
+        (
+            lambda n, p=None: str(gain(n, p)),
+            r"returned '1.0' \(str\).*a gain is a number",
+        ),
+        (
+            lambda n, p=None: True if n == "linear" else gain(n, p),
+            r"returned True \(bool\)",
+        ),
     ],
 )
 def test_gain_mistakes(fn, pattern):
@@ -377,20 +536,48 @@ def _no_sign_fix(shape, rng, gain=1.0):
 
 def _wide_without_transpose(shape, rng, gain=1.0):
     q, r = np.linalg.qr(rng.standard_normal((int(np.prod(shape[:-1])), shape[-1])))
-    return (gain * q * np.sign(np.diag(r))).astype(np.float32).reshape(q.shape if q.shape != shape else shape)
+    return (
+        (gain * q * np.sign(np.diag(r)))
+        .astype(np.float32)
+        .reshape(q.shape if q.shape != shape else shape)
+    )
 
 
 @pytest.mark.parametrize(
     "fn,pattern",
     [
-        (lambda shape, rng, gain=1.0: (rng.standard_normal(shape) / math.sqrt(shape[0])).astype(np.float32), r"not orthonormal.*orthogonal factor of its QR decomposition"),
+        (
+            lambda shape, rng, gain=1.0: (
+                rng.standard_normal(shape) / math.sqrt(shape[0])
+            ).astype(np.float32),
+            r"not orthonormal.*orthogonal factor of its QR decomposition",
+        ),
         (lambda shape, rng, gain=1.0: orthogonal(shape, rng), r"gain=2\.0 was ignored"),
-        (lambda shape, rng, gain=1.0: orthogonal(shape, rng, math.sqrt(gain)), r"norm √gain"),
-        (lambda shape, rng, gain=1.0: 3 * orthogonal(shape, rng, gain), r"orthogonal but have norm 3"),
-        (_no_sign_fix, r"without correcting them Q is not uniformly \(Haar\) distributed"),
+        (
+            lambda shape, rng, gain=1.0: orthogonal(shape, rng, math.sqrt(gain)),
+            r"norm √gain",
+        ),
+        (
+            lambda shape, rng, gain=1.0: 3 * orthogonal(shape, rng, gain),
+            r"orthogonal but have norm 3",
+        ),
+        (
+            _no_sign_fix,
+            r"without correcting them Q is not uniformly \(Haar\) distributed",
+        ),
         (_wide_without_transpose, r"wide matrix do the QR of the transpose"),
-        (lambda shape, rng, gain=1.0: orthogonal(shape, np.random.default_rng(), gain), r"same rng seed gave different arrays"),
-        (lambda shape, rng, gain=1.0: orthogonal(shape, rng, gain).astype(np.float64), r"float64"),
+        (
+            lambda shape, rng, gain=1.0: orthogonal(
+                shape, np.random.default_rng(), gain
+            ),
+            r"same rng seed gave different arrays",
+        ),
+        (
+            lambda shape, rng, gain=1.0: orthogonal(shape, rng, gain).astype(
+                np.float64
+            ),
+            r"float64",
+        ),
     ],
 )
 def test_orthogonal_mistakes(fn, pattern):
@@ -409,11 +596,29 @@ def _delta_at_corner(shape, rng, gain=1.0):
 @pytest.mark.parametrize(
     "fn,pattern",
     [
-        (lambda shape, rng, gain=1.0: orthogonal(shape, rng, gain), r"tap \(0, 0\) has nonzero weights.*zero everywhere except the center tap \(1, 1\)"),
+        (
+            lambda shape, rng, gain=1.0: orthogonal(shape, rng, gain),
+            r"tap \(0, 0\) has nonzero weights.*zero everywhere except the center tap \(1, 1\)",
+        ),
         (_delta_at_corner, r"sits at tap \(0, 0\); the center tap is \(1, 1\)"),
-        (lambda shape, rng, gain=1.0: delta_orthogonal(shape, rng), r"gain=1\.5 was ignored"),
-        (lambda shape, rng, gain=1.0: delta_orthogonal(shape, rng, gain) if shape[-2] <= shape[-1] else np.zeros(shape, np.float32), r"raise ValueError naming the shape"),
-        (lambda shape, rng, gain=1.0: delta_orthogonal(shape, np.random.default_rng(9), gain), r"different rng seeds gave identical arrays"),
+        (
+            lambda shape, rng, gain=1.0: delta_orthogonal(shape, rng),
+            r"gain=1\.5 was ignored",
+        ),
+        (
+            lambda shape, rng, gain=1.0: (
+                delta_orthogonal(shape, rng, gain)
+                if shape[-2] <= shape[-1]
+                else np.zeros(shape, np.float32)
+            ),
+            r"raise ValueError naming the shape",
+        ),
+        (
+            lambda shape, rng, gain=1.0: delta_orthogonal(
+                shape, np.random.default_rng(9), gain
+            ),
+            r"different rng seeds gave identical arrays",
+        ),
     ],
 )
 def test_delta_orthogonal_mistakes(fn, pattern):
@@ -422,7 +627,11 @@ def test_delta_orthogonal_mistakes(fn, pattern):
 
 
 def _sparse_rows(shape, rng, nonzero=15):
-    return sparse(shape[::-1], rng, nonzero).T if shape[1] >= nonzero else sparse(shape, rng, nonzero)
+    return (
+        sparse(shape[::-1], rng, nonzero).T
+        if shape[1] >= nonzero
+        else sparse(shape, rng, nonzero)
+    )
 
 
 def _sparse_fraction(shape, rng, nonzero=15):
@@ -441,11 +650,31 @@ def _sparse_first_rows(shape, rng, nonzero=15):
     "fn,pattern",
     [
         (_sparse_rows, r"each row has 15 nonzeros; a unit is a column"),
-        (_sparse_fraction, r"columns have between \d+ and \d+ nonzeros.*not a random share"),
+        (
+            _sparse_fraction,
+            r"columns have between \d+ and \d+ nonzeros.*not a random share",
+        ),
         (_sparse_first_rows, r"same 15 inputs"),
-        (lambda shape, rng, nonzero=15: (0.01 * sparse(shape, rng, nonzero)).astype(np.float32), r"unit Gaussian N\(0, 1\)"),
-        (lambda shape, rng, nonzero=15: sparse(shape, rng, 15) if shape[0] > 15 else sparse(shape, rng, nonzero), r"did you ignore `nonzero`"),
-        (lambda shape, rng, nonzero=15: sparse(shape, rng, nonzero) if shape[0] >= nonzero else np.zeros(shape, np.float32), r"k = min\(nonzero, fan_in\)"),
+        (
+            lambda shape, rng, nonzero=15: (0.01 * sparse(shape, rng, nonzero)).astype(
+                np.float32
+            ),
+            r"unit Gaussian N\(0, 1\)",
+        ),
+        (
+            lambda shape, rng, nonzero=15: (
+                sparse(shape, rng, 15) if shape[0] > 15 else sparse(shape, rng, nonzero)
+            ),
+            r"did you ignore `nonzero`",
+        ),
+        (
+            lambda shape, rng, nonzero=15: (
+                sparse(shape, rng, nonzero)
+                if shape[0] >= nonzero
+                else np.zeros(shape, np.float32)
+            ),
+            r"k = min\(nonzero, fan_in\)",
+        ),
     ],
 )
 def test_sparse_mistakes(fn, pattern):
@@ -457,10 +686,15 @@ def test_sparse_crash_on_small_fan_in_names_the_call():
     def no_min(shape, rng, nonzero=15):
         w = np.zeros(shape)
         for j in range(shape[1]):
-            w[rng.choice(shape[0], size=nonzero, replace=False), j] = rng.standard_normal(nonzero)
+            w[rng.choice(shape[0], size=nonzero, replace=False), j] = (
+                rng.standard_normal(nonzero)
+            )
         return w.astype(np.float32)
 
-    with pytest.raises(ExerciseError, match=r"calling sparse\(\(10, 8\), rng, nonzero=15\) raised ValueError"):
+    with pytest.raises(
+        ExerciseError,
+        match=r"calling sparse\(\(10, 8\), rng, nonzero=15\) raised ValueError",
+    ):
         ex.check_sparse(no_min)
 
 
@@ -470,11 +704,17 @@ def test_sparse_crash_on_small_fan_in_names_the_call():
 @pytest.mark.parametrize(
     "fn,pattern",
     [
-        (lambda w, x: w / np.var(x @ w), r"divided by the variance; a factor c on W multiplies Var\(x @ W\) by c²"),
+        (
+            lambda w, x: w / np.var(x @ w),
+            r"divided by the variance; a factor c on W multiplies Var\(x @ W\) by c²",
+        ),
         (lambda w, x: w, r"returned the weights unchanged"),
         (lambda w, x: w * np.std(x @ w), r"multiplied by the std"),
         (lambda w, x: w / np.std(x), r"std of the input x; measure the output"),
-        (lambda w, x: orthogonal(w.shape, np.random.default_rng(0)), r"not a multiple of the weights"),
+        (
+            lambda w, x: orthogonal(w.shape, np.random.default_rng(0)),
+            r"not a multiple of the weights",
+        ),
     ],
 )
 def test_lsuv_mistakes(fn, pattern):
@@ -485,12 +725,28 @@ def test_lsuv_mistakes(fn, pattern):
 @pytest.mark.parametrize(
     "fn,pattern",
     [
-        (lambda q0, w, b, d, a: variance_recursion(q0, w, b, d, "linear"), r"ReLU keeps half the second moment"),
-        (lambda q0, w, b, d, a: variance_recursion(q0, w, 0.0, d, a), r"forgot to add sigma_b2"),
-        (lambda q0, w, b, d, a: variance_recursion(q0, w * w, b, d, a), r"sigma_w2 is already the variance"),
-        (lambda q0, w, b, d, a: np.concatenate([[q0], variance_recursion(q0, w, b, d, a)]), r"return only q¹ … q\^depth"),
         (
-            lambda q0, w, b, d, a: np.concatenate([[w * q0 + b], variance_recursion(w * q0 + b, w, b, d - 1, a)]),
+            lambda q0, w, b, d, a: variance_recursion(q0, w, b, d, "linear"),
+            r"ReLU keeps half the second moment",
+        ),
+        (
+            lambda q0, w, b, d, a: variance_recursion(q0, w, 0.0, d, a),
+            r"forgot to add sigma_b2",
+        ),
+        (
+            lambda q0, w, b, d, a: variance_recursion(q0, w * w, b, d, a),
+            r"sigma_w2 is already the variance",
+        ),
+        (
+            lambda q0, w, b, d, a: np.concatenate(
+                [[q0], variance_recursion(q0, w, b, d, a)]
+            ),
+            r"return only q¹ … q\^depth",
+        ),
+        (
+            lambda q0, w, b, d, a: np.concatenate(
+                [[w * q0 + b], variance_recursion(w * q0 + b, w, b, d - 1, a)]
+            ),
             r"activation applies from the first step",
         ),
     ],
@@ -502,13 +758,21 @@ def test_variance_recursion_mistakes(fn, pattern):
 
 def _forward_variant(variant):
     def fn(depth, width, init_std, activation, rng):
-        std = {"var": math.sqrt(init_std), "double": init_std / math.sqrt(width)}.get(variant, init_std)
-        first = [rng.normal(0, std, size=(width, width)) for _ in range(depth)] if variant == "weights first" else None
+        std = {"var": math.sqrt(init_std), "double": init_std / math.sqrt(width)}.get(
+            variant, init_std
+        )
+        first = (
+            [rng.normal(0, std, size=(width, width)) for _ in range(depth)]
+            if variant == "weights first"
+            else None
+        )
         x = rng.standard_normal((256, width))
         out = []
         for layer in range(depth):
             h = x @ (first[layer] if first else rng.normal(0, std, size=(width, width)))
-            skip = variant == "no act" or (variant == "no act on last" and layer == depth - 1)
+            skip = variant == "no act" or (
+                variant == "no act on last" and layer == depth - 1
+            )
             x = h if skip else ACT[activation](h)
             out.append((h if variant == "pre" else x).std())
         return np.array(out)
@@ -525,8 +789,16 @@ def _forward_variant(variant):
         (_forward_variant("no act"), r"did not apply the activation 'relu'"),
         (_forward_variant("no act on last"), r"last layer's std is that of x @ W"),
         (_forward_variant("weights first"), r"not those of the network the rng draws"),
-        (lambda d, w, s, a, rng: forward_std(d, w, s, a, np.random.default_rng()), r"same rng seed gave different arrays"),
-        (lambda d, w, s, a, rng: np.concatenate([[1.0], forward_std(d, w, s, a, rng)]), r"without the input"),
+        (
+            lambda d, w, s, a, rng: forward_std(d, w, s, a, np.random.default_rng()),
+            r"same rng seed gave different arrays",
+        ),
+        (
+            lambda d, w, s, a, rng: np.concatenate(
+                [[1.0], forward_std(d, w, s, a, rng)]
+            ),
+            r"without the input",
+        ),
     ],
 )
 def test_forward_std_mistakes(fn, pattern):
@@ -538,17 +810,43 @@ def test_forward_std_mistakes(fn, pattern):
 # wavelet matrix and ZerO
 # ---------------------------------------------------------------------------------------------
 def _wavelet_level1(n, wavelet):
-    return np.stack([np.concatenate(pywt.wavedec(e, wavelet, mode="periodization", level=1)) for e in np.eye(n)], axis=1)
+    return np.stack(
+        [
+            np.concatenate(pywt.wavedec(e, wavelet, mode="periodization", level=1))
+            for e in np.eye(n)
+        ],
+        axis=1,
+    )
 
 
 @pytest.mark.parametrize(
     "fn,pattern",
     [
         (lambda n, w: wavelet_matrix(n, w).T, r"returned the transpose"),
-        (lambda n, w: wavelet_matrix(n, w)[::-1], r"rows in another order|your rows are PyWavelets' rows in another order"),
-        (lambda n, w: np.stack([np.concatenate(pywt.wavedec(e, w, mode="symmetric")) for e in np.eye(n)], axis=1), r"mode='periodization'"),
-        (lambda n, w: 0.5 * wavelet_matrix(n, w), r"rows are orthogonal but their squared norms"),
-        (lambda n, w: np.linalg.qr(np.random.default_rng(0).standard_normal((n, n)))[0], r"does not match pywt\.wavedec"),
+        (
+            lambda n, w: wavelet_matrix(n, w)[::-1],
+            r"rows in another order|your rows are PyWavelets' rows in another order",
+        ),
+        (
+            lambda n, w: np.stack(
+                [
+                    np.concatenate(pywt.wavedec(e, w, mode="symmetric"))
+                    for e in np.eye(n)
+                ],
+                axis=1,
+            ),
+            r"mode='periodization'",
+        ),
+        (
+            lambda n, w: 0.5 * wavelet_matrix(n, w),
+            r"rows are orthogonal but their squared norms",
+        ),
+        (
+            lambda n, w: np.linalg.qr(np.random.default_rng(0).standard_normal((n, n)))[
+                0
+            ],
+            r"does not match pywt\.wavedec",
+        ),
     ],
 )
 def test_wavelet_mistakes(fn, pattern):
@@ -576,10 +874,19 @@ def _zero_changing():
 @pytest.mark.parametrize(
     "fn,pattern",
     [
-        (lambda s: zero_hadamard(s).T.copy(), r"paper's \(out, in\) matrix W; a Keras kernel is its transpose"),
-        (lambda s: np.eye(*s, dtype=np.float32), r"does not pad the identity with zeros"),
         (
-            lambda s: zero_hadamard(s) * (math.sqrt(2 ** math.ceil(math.log2(s[1]))) if s[1] > s[0] else 1.0),
+            lambda s: zero_hadamard(s).T.copy(),
+            r"paper's \(out, in\) matrix W; a Keras kernel is its transpose",
+        ),
+        (
+            lambda s: np.eye(*s, dtype=np.float32),
+            r"does not pad the identity with zeros",
+        ),
+        (
+            lambda s: (
+                zero_hadamard(s)
+                * (math.sqrt(2 ** math.ceil(math.log2(s[1]))) if s[1] > s[0] else 1.0)
+            ),
             r"orthogonal only once normalised",
         ),
         (lambda s: zero_hadamard(s).astype(np.float64), r"float64"),
@@ -601,7 +908,9 @@ def test_grader_partial_credit_and_summary(capsys):
     zero = grader.check("gain", not_implemented)
     manual = grader.add("conceptual", 0.5, 1, "graded by hand")
     assert capsys.readouterr().out == ""  # the checkers run quietly
-    assert (full.points, full.max_points) == (2.0, 2.0) and full.message.startswith("✓ glorot_uniform")
+    assert (full.points, full.max_points) == (2.0, 2.0) and full.message.startswith(
+        "✓ glorot_uniform"
+    )
     assert 0 < part.points < 2 and "forget the ReLU factor 2" in part.message
     assert zero.points == 0.0 and "not implemented" in zero.message
     assert manual.points == 0.5
@@ -610,7 +919,10 @@ def test_grader_partial_credit_and_summary(capsys):
     assert table == grader.summary()  # deterministic
     lines = table.splitlines()
     assert lines[0].startswith("Exercise") and lines[-1].startswith("Total")
-    assert f"{grader.total:.2f} / 6" in lines[-1] and f"({100 * grader.total / 6:.0f}%)" in lines[-1]
+    assert (
+        f"{grader.total:.2f} / 6" in lines[-1]
+        and f"({100 * grader.total / 6:.0f}%)" in lines[-1]
+    )
     assert len(lines) == 2 + 4 + 2
 
 
@@ -637,17 +949,16 @@ def test_exercises_module_does_not_import_tensorflow():
     import sys
 
     code = "import sys, initcourse.exercises; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False False"
 
 
 # ---------------------------------------------------------------------------------------------
 # Capstone graders (chapter 10): grade_initializer_choice, grade_layer_report, grade_training_run
 # ---------------------------------------------------------------------------------------------
-import functools as _functools  # noqa: E402
-import types as _types  # noqa: E402
 
-from initcourse.training import History as _History  # noqa: E402
 
 
 def _init_class(name, **attrs):
@@ -661,7 +972,9 @@ def _init_class(name, **attrs):
 
 
 VarianceScaling = _init_class("VarianceScaling")
-HeNormal = _init_class("HeNormal", scale=2.0, mode="fan_in", distribution="truncated_normal")
+HeNormal = _init_class(
+    "HeNormal", scale=2.0, mode="fan_in", distribution="truncated_normal"
+)
 Orthogonal = _init_class("Orthogonal", gain=1.0)
 Zeros = _init_class("Zeros")
 
@@ -669,7 +982,11 @@ CAPSTONE_ANSWER = {"relu": "he_normal", "tanh": "glorot_normal", "selu": "lecun_
 
 
 def choose_strings(block_activations):
-    chosen = {"embed": "lecun_normal", "residual_out": "zeros", "head": "glorot_uniform"}
+    chosen = {
+        "embed": "lecun_normal",
+        "residual_out": "zeros",
+        "head": "glorot_uniform",
+    }
     chosen.update({a: CAPSTONE_ANSWER[a] for a in block_activations})
     return chosen
 
@@ -680,11 +997,15 @@ def choose_objects(block_activations):
     per = {
         "relu": HeNormal(),
         "tanh": Orthogonal(),
-        "selu": VarianceScaling(scale=1.0, mode="fan_in", distribution="truncated_normal"),
+        "selu": VarianceScaling(
+            scale=1.0, mode="fan_in", distribution="truncated_normal"
+        ),
     }
     chosen = {
         "embed": "GlorotUniform",
-        "residual_out": VarianceScaling(scale=1.0 / n, mode="fan_in", distribution="truncated_normal"),
+        "residual_out": VarianceScaling(
+            scale=1.0 / n, mode="fan_in", distribution="truncated_normal"
+        ),
         "head": Zeros(),
     }
     chosen.update({a: per[a] for a in block_activations})
@@ -698,7 +1019,11 @@ def choose_with(**changes):
             if value is None:
                 out.pop(key, None)
             else:
-                out[key] = value(len(block_activations)) if callable(value) and not isinstance(value, type) else value
+                out[key] = (
+                    value(len(block_activations))
+                    if callable(value) and not isinstance(value, type)
+                    else value
+                )
         return out
 
     return fn
@@ -723,9 +1048,13 @@ def choose_fixup(block_activations):
     """Fixup as chapter 6 teaches it: zero last kernels, first kernels' variance × 1/L, zero head."""
     n = len(block_activations)
     per = {
-        "relu": VarianceScaling(scale=2.0 / n, mode="fan_in", distribution="truncated_normal"),
+        "relu": VarianceScaling(
+            scale=2.0 / n, mode="fan_in", distribution="truncated_normal"
+        ),
         "tanh": VarianceScaling(scale=1.0 / n, mode="fan_avg", distribution="uniform"),
-        "selu": VarianceScaling(scale=1.0 / n, mode="fan_in", distribution="truncated_normal"),
+        "selu": VarianceScaling(
+            scale=1.0 / n, mode="fan_in", distribution="truncated_normal"
+        ),
     }
     chosen = {"embed": "lecun_normal", "residual_out": Zeros(), "head": "zeros"}
     chosen.update({a: per[a] for a in block_activations})
@@ -734,49 +1063,111 @@ def choose_fixup(block_activations):
 
 def choose_alternatives(block_activations):
     """Other correct spellings: PyTorch names, SELU with a uniform or orthogonal kernel, gain 5/3."""
-    chosen = {"embed": Orthogonal(), "residual_out": "Zeros", "head": "xavier_uniform",
-              "relu": "kaiming_normal", "tanh": Orthogonal(gain=5 / 3), "selu": "lecun_uniform"}
-    return {k: v for k, v in chosen.items() if k in block_activations or k in ex.CAPSTONE_ROLES}
+    chosen = {
+        "embed": Orthogonal(),
+        "residual_out": "Zeros",
+        "head": "xavier_uniform",
+        "relu": "kaiming_normal",
+        "tanh": Orthogonal(gain=5 / 3),
+        "selu": "lecun_uniform",
+    }
+    return {
+        k: v
+        for k, v in chosen.items()
+        if k in block_activations or k in ex.CAPSTONE_ROLES
+    }
 
 
 def choose_described(block_activations):
     """Objects as the batch grader sees them across the process boundary."""
-    chosen = {"embed": Described("LecunNormal", seed=None, scale=1.0, mode="fan_in", distribution="truncated_normal"),
-              "residual_out": Described("Zeros"), "head": Described("GlorotUniform", scale=1.0, mode="fan_avg", distribution="uniform"),
-              "relu": Described("HeNormal", scale=2.0, mode="fan_in", distribution="truncated_normal"),
-              "tanh": Described("Orthogonal", gain=1.0, seed=None), "selu": Described("Orthogonal", gain=1.0)}
-    return {k: v for k, v in chosen.items() if k in block_activations or k in ex.CAPSTONE_ROLES}
+    chosen = {
+        "embed": Described(
+            "LecunNormal",
+            seed=None,
+            scale=1.0,
+            mode="fan_in",
+            distribution="truncated_normal",
+        ),
+        "residual_out": Described("Zeros"),
+        "head": Described(
+            "GlorotUniform", scale=1.0, mode="fan_avg", distribution="uniform"
+        ),
+        "relu": Described(
+            "HeNormal", scale=2.0, mode="fan_in", distribution="truncated_normal"
+        ),
+        "tanh": Described("Orthogonal", gain=1.0, seed=None),
+        "selu": Described("Orthogonal", gain=1.0),
+    }
+    return {
+        k: v
+        for k, v in chosen.items()
+        if k in block_activations or k in ex.CAPSTONE_ROLES
+    }
 
 
-@pytest.mark.parametrize("fn", [choose_strings, choose_objects, choose_fixup, choose_alternatives, choose_described],
-                         ids=["names", "objects", "fixup", "alternatives", "described"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        choose_strings,
+        choose_objects,
+        choose_fixup,
+        choose_alternatives,
+        choose_described,
+    ],
+    ids=["names", "objects", "fixup", "alternatives", "described"],
+)
 def test_capstone_choice_accepts_every_correct_answer(fn, capsys):
     result = ex.grade_initializer_choice(fn)
-    assert result.ok and result.exercise == "choose_initializers" and result.points == 4.0
+    assert (
+        result.ok and result.exercise == "choose_initializers" and result.points == 4.0
+    )
     assert capsys.readouterr().out.startswith("✓ choose_initializers: every role right")
 
 
-FIXED_SCALE = VarianceScaling(scale=1.0 / 12, mode="fan_in", distribution="truncated_normal")
+FIXED_SCALE = VarianceScaling(
+    scale=1.0 / 12, mode="fan_in", distribution="truncated_normal"
+)
 
 
 @pytest.mark.parametrize(
     "fn, pattern, wrong",
     [
-        (choose_with(relu="glorot_normal"), r"second moment of the signal halves", {"relu"}),
+        (
+            choose_with(relu="glorot_normal"),
+            r"second moment of the signal halves",
+            {"relu"},
+        ),
         (choose_with(relu="RandomNormal"), r"fixed scale", {"relu"}),
         (choose_with(tanh="he_uniform"), r"tanh has slope 1 at 0", {"tanh"}),
         (choose_with(selu="he_normal"), r"Σw = 0 and Σw² = 1", {"selu"}),
-        (choose_with(residual_out="glorot_uniform"), r"\(1 \+ 1\)\^L = 4096", {"residual_out"}),
+        (
+            choose_with(residual_out="glorot_uniform"),
+            r"\(1 \+ 1\)\^L = 4096",
+            {"residual_out"},
+        ),
         (choose_with(residual_out=FIXED_SCALE), r"L = 48 blocks", {"residual_out"}),
         (choose_with(embed="zeros"), r"sends 0 into every block", {"embed"}),
         (choose_with(embed="he_normal"), r"starts with variance 2", {"embed"}),
         (choose_with(head="he_normal"), r"more confident", {"head"}),
         (choose_with(head=None), r"no initializer for 'head'", {"head"}),
-        (choose_with(tanh="not_an_initializer"), r"tanh: cannot interpret 'not_an_initializer'", {"tanh"}),
+        (
+            choose_with(tanh="not_an_initializer"),
+            r"tanh: cannot interpret 'not_an_initializer'",
+            {"tanh"},
+        ),
         # Fixup's 1/L scaling without the zero last kernel is not Fixup
-        (choose_with(relu=lambda n: VarianceScaling(scale=2.0 / n, mode="fan_in", distribution="truncated_normal"),
-                     residual_out=lambda n: VarianceScaling(scale=1.0 / n, mode="fan_in", distribution="truncated_normal")),
-         r"accepted only together with a zero last kernel", {"relu"}),
+        (
+            choose_with(
+                relu=lambda n: VarianceScaling(
+                    scale=2.0 / n, mode="fan_in", distribution="truncated_normal"
+                ),
+                residual_out=lambda n: VarianceScaling(
+                    scale=1.0 / n, mode="fan_in", distribution="truncated_normal"
+                ),
+            ),
+            r"accepted only together with a zero last kernel",
+            {"relu"},
+        ),
     ],
 )
 def test_capstone_choice_grades_each_role_on_its_own(fn, pattern, wrong):
@@ -790,7 +1181,9 @@ def test_capstone_choice_grades_each_role_on_its_own(fn, pattern, wrong):
 def test_capstone_choice_points_are_proportional_not_ordered():
     """The Keras default everywhere is right for tanh, selu, embed and head only (1.5 of 4);
     five of six roles right earn more than that, and the same whatever role is wrong first."""
-    default = lambda acts: {r: "glorot_uniform" for r in list(ex.CAPSTONE_ROLES) + list(acts)}  # noqa: E731
+    default = lambda acts: {
+        r: "glorot_uniform" for r in list(ex.CAPSTONE_ROLES) + list(acts)
+    }  # noqa: E731
     with pytest.raises(ExerciseError) as info:
         ex.grade_initializer_choice(default)
     assert 4 * info.value.earned == pytest.approx(1.5)
@@ -810,18 +1203,35 @@ def test_capstone_choice_failures_and_stub():
     with pytest.raises(ExerciseError, match="not implemented yet"):
         ex.grade_initializer_choice(not_implemented)
     grader = Grader()
-    item = grader.check("(a)", choose_with(relu="glorot_normal"), ex.grade_initializer_choice, points=4)
+    item = grader.check(
+        "(a)", choose_with(relu="glorot_normal"), ex.grade_initializer_choice, points=4
+    )
     assert item.points == 3.0
 
 
 def test_capstone_effective_initializers_replace_only_the_wrong_roles():
-    verdict = ex.judge_initializer_choice({acts: choose_with(relu="glorot_normal", tanh="xavier_normal")(list(acts))
-                                           for acts in ex.capstone.JUDGED_NETWORKS})
-    assert verdict.effective["relu"] == ex.canonical_initializer("he_normal")  # the model answer
-    assert verdict.effective["tanh"] == {"class_name": "VarianceScaling",
-                                         "config": {"scale": 1.0, "mode": "fan_avg", "distribution": "untruncated_normal"}}
+    verdict = ex.judge_initializer_choice(
+        {
+            acts: choose_with(relu="glorot_normal", tanh="xavier_normal")(list(acts))
+            for acts in ex.capstone.JUDGED_NETWORKS
+        }
+    )
+    assert verdict.effective["relu"] == ex.canonical_initializer(
+        "he_normal"
+    )  # the model answer
+    assert verdict.effective["tanh"] == {
+        "class_name": "VarianceScaling",
+        "config": {
+            "scale": 1.0,
+            "mode": "fan_avg",
+            "distribution": "untruncated_normal",
+        },
+    }
     assert ex.canonical_initializer("not a name") is None
-    assert ex.canonical_initializer(Orthogonal(gain=2.0)) == {"class_name": "Orthogonal", "config": {"gain": 2.0}}
+    assert ex.canonical_initializer(Orthogonal(gain=2.0)) == {
+        "class_name": "Orthogonal",
+        "config": {"gain": 2.0},
+    }
 
 
 # --- grade_layer_report: compared with a measurement the caller makes -------------------------
@@ -848,13 +1258,20 @@ def fake_capstone(n_blocks=6):
     layers = [FakeLayer("pixels", kernel=False), FakeLayer("embed", "linear")]
     for b in range(1, n_blocks + 1):
         act = acts[(b - 1) % 3]
-        layers += [FakeLayer(f"block{b:02d}_{act}", act), FakeLayer(f"block{b:02d}_out", "linear"), FakeLayer(f"block{b:02d}_add", kernel=False)]
+        layers += [
+            FakeLayer(f"block{b:02d}_{act}", act),
+            FakeLayer(f"block{b:02d}_out", "linear"),
+            FakeLayer(f"block{b:02d}_add", kernel=False),
+        ]
     return FakeModel(layers + [FakeLayer("head", "linear")])
 
 
 def truth(model, x):
     """The grader's measurement in these tests: layer k's std is (k + 1) × std(x)."""
-    return {n: (k + 1) * float(np.std(x)) for k, n in enumerate(ex.capstone_hidden_layers(model))}
+    return {
+        n: (k + 1) * float(np.std(x))
+        for k, n in enumerate(ex.capstone_hidden_layers(model))
+    }
 
 
 def measuring(change=None):
@@ -865,8 +1282,12 @@ def measuring(change=None):
     return init_report
 
 
-BATCHES = {"the probe batch": np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32),
-           "an all-zero batch": np.zeros((8, 4), np.float32)}
+BATCHES = {
+    "the probe batch": np.random.default_rng(0)
+    .standard_normal((16, 4))
+    .astype(np.float32),
+    "an all-zero batch": np.zeros((8, 4), np.float32),
+}
 
 
 def grade_report(fn):
@@ -876,7 +1297,9 @@ def grade_report(fn):
 def test_capstone_hidden_layers_are_the_nonlinear_kernels():
     names = ex.capstone_hidden_layers(fake_capstone(3))
     assert names == ["block01_relu", "block02_tanh", "block03_selu"]
-    nested = FakeModel([FakeModel([FakeLayer("inner_relu", "relu")]), FakeLayer("out", "linear")])
+    nested = FakeModel(
+        [FakeModel([FakeLayer("inner_relu", "relu")]), FakeLayer("out", "linear")]
+    )
     nested.layers[0].kernel = None
     assert ex.capstone_hidden_layers(nested) == ["inner_relu"]
 
@@ -890,17 +1313,41 @@ def test_capstone_report_passes_a_measured_report(capsys):
     "change, pattern, earned",
     [
         # a made-up report gets nothing right
-        (lambda out, m, x: {n: 1.0 for n in out}, r"you report 1, the std of its output measured", 0.0),
+        (
+            lambda out, m, x: {n: 1.0 for n in out},
+            r"you report 1, the std of its output measured",
+            0.0,
+        ),
         # wrong on the zero batch only: half of the batches
-        (lambda out, m, x: out if np.std(x) > 0 else {n: 1.0 for n in out}, r"on an all-zero batch", 0.5),
+        (
+            lambda out, m, x: out if np.std(x) > 0 else {n: 1.0 for n in out},
+            r"on an all-zero batch",
+            0.5,
+        ),
         # one layer missing: 5 of 6 on each batch
-        (lambda out, m, x: {n: v for n, v in out.items() if n != "block06_selu"}, r"no entry for 'block06_selu'", 5 / 6),
+        (
+            lambda out, m, x: {n: v for n, v in out.items() if n != "block06_selu"},
+            r"no entry for 'block06_selu'",
+            5 / 6,
+        ),
         # the linear layers too: 6 right out of 6 + 0.5·7
-        (lambda out, m, x: {**out, **{l.name: 0.0 for l in m.layers if l.name.endswith("_out") or l.name in ("embed", "head")}},
-         r"are not hidden layers", 6 / (6 + 0.5 * 8)),
+        (
+            lambda out, m, x: {
+                **out,
+                **{
+                    l.name: 0.0
+                    for l in m.layers
+                    if l.name.endswith("_out") or l.name in ("embed", "head")
+                },
+            },
+            r"are not hidden layers",
+            6 / (6 + 0.5 * 8),
+        ),
     ],
 )
-def test_capstone_report_partial_credit_is_the_share_reported_right(change, pattern, earned):
+def test_capstone_report_partial_credit_is_the_share_reported_right(
+    change, pattern, earned
+):
     with pytest.raises(ExerciseError, match=pattern) as info:
         grade_report(measuring(change))
     assert info.value.earned == pytest.approx(earned)
@@ -918,9 +1365,20 @@ def test_capstone_report_stub_and_bad_arguments():
 
 # --- grade_training_facts: the numbers come from the grader, never from the history -----------
 def facts(**over):
-    base = dict(steps=200, weights_changed=True, accuracy=0.95, history_accuracy=0.95,
-                compared={"optimizer": "sgd", "batch_size": 64, "grid": [0.01, 0.03, 0.1], "seeds": [0, 1, 2],
-                          "chosen": 0.96, "default": 0.93})
+    base = dict(
+        steps=200,
+        weights_changed=True,
+        accuracy=0.95,
+        history_accuracy=0.95,
+        compared={
+            "optimizer": "sgd",
+            "batch_size": 64,
+            "grid": [0.01, 0.03, 0.1],
+            "seeds": [0, 1, 2],
+            "chosen": 0.96,
+            "default": 0.93,
+        },
+    )
     base.update(over)
     return ex.TrainingFacts(**base)
 
@@ -928,21 +1386,57 @@ def facts(**over):
 def test_capstone_training_full_marks(capsys):
     assert ex.grade_training_facts(facts(), budget=200, threshold=0.9).ok
     out = capsys.readouterr().out
-    assert "200 steps" in out and "test accuracy 0.950" in out and "the default 0.930" in out
+    assert (
+        "200 steps" in out
+        and "test accuracy 0.950" in out
+        and "the default 0.930" in out
+    )
 
 
 @pytest.mark.parametrize(
     "over, pattern, earned",
     [
         # a fake history and no training: nothing
-        (dict(weights_changed=False, accuracy=0.1, history_accuracy=1.0), r"weights did not change", 0.0),
+        (
+            dict(weights_changed=False, accuracy=0.1, history_accuracy=1.0),
+            r"weights did not change",
+            0.0,
+        ),
         (dict(steps=400), r"took 400 optimizer steps; the budget is 200", 2 / 3),
-        (dict(history_accuracy=0.99), r"history does not describe this training", 2 / 3),
-        (dict(accuracy=0.85, history_accuracy=0.85), r"below the threshold 0.90", 2 / 3),
-        (dict(accuracy=float("nan"), history_accuracy=float("nan")), r"NaN \(the run diverged\)", 2 / 3),
-        (dict(compared={"optimizer": "adam", "batch_size": 32, "grid": [1e-3], "seeds": [0, 1, 2],
-                        "chosen": 0.90, "default": 0.95}), r"more than 0.02 below", 2 / 3),
-        (dict(error="is not implemented yet (it raises NotImplementedError)"), r"not implemented", 0.0),
+        (
+            dict(history_accuracy=0.99),
+            r"history does not describe this training",
+            2 / 3,
+        ),
+        (
+            dict(accuracy=0.85, history_accuracy=0.85),
+            r"below the threshold 0.90",
+            2 / 3,
+        ),
+        (
+            dict(accuracy=float("nan"), history_accuracy=float("nan")),
+            r"NaN \(the run diverged\)",
+            2 / 3,
+        ),
+        (
+            dict(
+                compared={
+                    "optimizer": "adam",
+                    "batch_size": 32,
+                    "grid": [1e-3],
+                    "seeds": [0, 1, 2],
+                    "chosen": 0.90,
+                    "default": 0.95,
+                }
+            ),
+            r"more than 0.02 below",
+            2 / 3,
+        ),
+        (
+            dict(error="is not implemented yet (it raises NotImplementedError)"),
+            r"not implemented",
+            0.0,
+        ),
     ],
 )
 def test_capstone_training_parts(over, pattern, earned):
@@ -955,7 +1449,12 @@ def test_capstone_training_fake_history_with_no_training_earns_nothing():
     """A made-up History and no training: weights unchanged, the history contradicts the weights,
     nothing to compare with the default."""
     with pytest.raises(ExerciseError) as info:
-        ex.grade_training_facts(facts(weights_changed=False, accuracy=0.1, history_accuracy=1.0, steps=0),
-                                budget=200, threshold=0.9)
+        ex.grade_training_facts(
+            facts(weights_changed=False, accuracy=0.1, history_accuracy=1.0, steps=0),
+            budget=200,
+            threshold=0.9,
+        )
     assert info.value.earned == 0
-    assert "weights did not change" in str(info.value) and "nothing to compare" in str(info.value)
+    assert "weights did not change" in str(info.value) and "nothing to compare" in str(
+        info.value
+    )

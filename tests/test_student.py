@@ -40,7 +40,9 @@ REAL_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # Fixture notebook
 # ---------------------------------------------------------------------------------------------
 def sol(source: str, cell_type: str = "markdown", hint=None):
-    cell = new_markdown_cell(source) if cell_type == "markdown" else new_code_cell(source)
+    cell = (
+        new_markdown_cell(source) if cell_type == "markdown" else new_code_cell(source)
+    )
     cell.metadata["tags"] = ["solution"]
     if hint is not None:
         cell.metadata["initcourse"] = {"hint": hint}
@@ -117,7 +119,9 @@ EXPLORATION_CODE = '''def run_experiment(depth: int, width: int = 64) -> list:
 '''
 
 GLOROT_HINT = "The limit follows from the variance of a uniform distribution; Glorot averages the two fans."
-LEAKY_HINT = "Use limit = math.sqrt(6.0 / (fan_in + fan_out)) and draw with rng.uniform."
+LEAKY_HINT = (
+    "Use limit = math.sqrt(6.0 / (fan_in + fan_out)) and draw with rng.uniform."
+)
 
 MODEL_ANSWER = (
     "The variance of a sum of n independent terms grows like n, so each layer multiplies the "
@@ -127,40 +131,62 @@ MODEL_ANSWER = (
 
 def fixture_notebook() -> nbformat.NotebookNode:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    setup = new_code_cell("import numpy as np\nrng = np.random.default_rng(0)\nprint(round(float(rng.random()), 3))")
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    setup = new_code_cell(
+        "import numpy as np\nrng = np.random.default_rng(0)\nprint(round(float(rng.random()), 3))"
+    )
     setup.outputs = [new_output("stream", name="stdout", text="0.637\n")]
     setup.execution_count = 1
-    checker = new_code_cell("from initcourse.exercises import check_glorot_uniform\n\ncheck_glorot_uniform(glorot_uniform)")
-    checker.outputs = [new_output("stream", name="stdout", text="✓ glorot_uniform: ...\n")]
+    checker = new_code_cell(
+        "from initcourse.exercises import check_glorot_uniform\n\ncheck_glorot_uniform(glorot_uniform)"
+    )
+    checker.outputs = [
+        new_output("stream", name="stdout", text="✓ glorot_uniform: ...\n")
+    ]
     checker.execution_count = 5
     nb.cells = [
         new_markdown_cell("(ch-fixture)=\n# 99. Fixture"),
         setup,
         new_markdown_cell("## Exercises"),
         # conceptual
-        new_markdown_cell("```{exercise} Why fan_in\n:label: ex-ch99-why\n\nWhy does the variance grow?\n```"),
+        new_markdown_cell(
+            "```{exercise} Why fan_in\n:label: ex-ch99-why\n\nWhy does the variance grow?\n```"
+        ),
         start("ex-ch99-why"),
         sol(MODEL_ANSWER),
         sol(END),
         # implementation with a hint
-        new_markdown_cell("```{exercise} Glorot uniform\n:label: ex-ch99-glorot\n\nImplement `glorot_uniform(shape, rng)`.\n```"),
+        new_markdown_cell(
+            "```{exercise} Glorot uniform\n:label: ex-ch99-glorot\n\nImplement `glorot_uniform(shape, rng)`.\n```"
+        ),
         start("ex-ch99-glorot"),
         sol(GLOROT_SOLUTION, "code", hint=GLOROT_HINT),
         sol(END),
         checker,
         # implementation with a per-function hint, decorators, a constant and a class
-        new_markdown_cell("```{exercise} Gain\n:label: ex-ch99-gain\n\nImplement `gain`.\n```"),
+        new_markdown_cell(
+            "```{exercise} Gain\n:label: ex-ch99-gain\n\nImplement `gain`.\n```"
+        ),
         start("ex-ch99-gain"),
         sol(GAIN_SOLUTION, "code", hint={"gain": "tanh: 5/3, relu: sqrt(2)."}),
         sol(END),
-        new_code_cell("from initcourse.exercises import check_gain\n\ncheck_gain(gain)"),
+        new_code_cell(
+            "from initcourse.exercises import check_gain\n\ncheck_gain(gain)"
+        ),
         # open exploration
-        new_markdown_cell("```{exercise} Explore depth\n:label: ex-ch99-explore\n\nTry deeper nets.\n```"),
+        new_markdown_cell(
+            "```{exercise} Explore depth\n:label: ex-ch99-explore\n\nTry deeper nets.\n```"
+        ),
         start("ex-ch99-explore"),
         sol("A suggested approach: sweep the depth and plot the std per layer."),
         sol(EXPLORATION_CODE, "code"),
-        sol("for depth in (2, 4):\n    print(depth, run_experiment(depth)[-1])", "code"),
+        sol(
+            "for depth in (2, 4):\n    print(depth, run_experiment(depth)[-1])", "code"
+        ),
         sol(END),
         new_markdown_cell("That is all."),
     ]
@@ -184,28 +210,48 @@ def tags(cell) -> list[str]:
 
 def functions(source: str) -> dict[str, ast.AST]:
     tree = ast.parse(source)
-    return {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return {
+        n.name: n
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
 
 
 def body_without_docstring(fn) -> list[ast.stmt]:
     body = list(fn.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         body = body[1:]
     return body
 
 
 def solution_lines(nb) -> set[str]:
     """Non-trivial lines of solution function bodies that occur in no non-solution cell."""
-    public = {line.strip() for c in nb.cells if "solution" not in tags(c) for line in c.source.splitlines()}
+    public = {
+        line.strip()
+        for c in nb.cells
+        if "solution" not in tags(c)
+        for line in c.source.splitlines()
+    }
     out = set()
     for cell in nb.cells:
         if cell.cell_type != "code" or "solution" not in tags(cell):
             continue
         for fn in functions(cell.source).values():
             for stmt in body_without_docstring(fn):
-                for line in (ast.get_source_segment(cell.source, stmt) or "").splitlines():
+                for line in (
+                    ast.get_source_segment(cell.source, stmt) or ""
+                ).splitlines():
                     line = line.strip()
-                    if len(line) > 8 and not line.startswith("#") and line not in public:
+                    if (
+                        len(line) > 8
+                        and not line.startswith("#")
+                        and line not in public
+                    ):
                         out.add(line)
     return out
 
@@ -226,10 +272,24 @@ def implementation_exercises(nb) -> list[tuple[str, str]]:
                 continue
         except SyntaxError:
             continue
-        end = next((j for j in range(i + 1, len(cells)) if "solution" in tags(cells[j]) and "{solution-end}" in cells[j].source), None)
+        end = next(
+            (
+                j
+                for j in range(i + 1, len(cells))
+                if "solution" in tags(cells[j]) and "{solution-end}" in cells[j].source
+            ),
+            None,
+        )
         if end is None:
             continue
-        nxt = next((c for c in cells[end + 1 :] if c.cell_type == "code" and "solution" not in tags(c)), None)
+        nxt = next(
+            (
+                c
+                for c in cells[end + 1 :]
+                if c.cell_type == "code" and "solution" not in tags(c)
+            ),
+            None,
+        )
         if nxt is not None and re.search(r"\bcheck_\w+\(", nxt.source):
             pairs.append((cell.source, nxt.source))
     return pairs
@@ -255,7 +315,11 @@ def assert_no_solution_survives(instructor, student) -> None:
     leaked = solution_lines(instructor) & student_lines
     assert not leaked, f"solution code in the student notebook: {sorted(leaked)}"
     for cell in instructor.cells:  # model answers (Markdown solutions) are gone
-        if cell.cell_type == "markdown" and "solution" in tags(cell) and "{solution-" not in cell.source:
+        if (
+            cell.cell_type == "markdown"
+            and "solution" in tags(cell)
+            and "{solution-" not in cell.source
+        ):
             assert cell.source.strip() not in text
     for cell in student.cells:
         if cell.cell_type == "code":
@@ -265,12 +329,25 @@ def assert_no_solution_survives(instructor, student) -> None:
             assert funcs
             for fn in funcs.values():
                 body = body_without_docstring(fn)
-                assert len(body) == 1 and isinstance(body[0], ast.Raise), ast.unparse(fn)
+                assert len(body) == 1 and isinstance(body[0], ast.Raise), ast.unparse(
+                    fn
+                )
                 call = body[0].exc
-                assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "NotImplementedError"
+                assert (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id == "NotImplementedError"
+                )
     # every solution function has a stub with the same name
-    sol_names = {n for c in instructor.cells if c.cell_type == "code" and "solution" in tags(c) for n in _safe_functions(c.source)}
-    stub_names = {n for c in student.cells if "stub" in tags(c) for n in functions(c.source)}
+    sol_names = {
+        n
+        for c in instructor.cells
+        if c.cell_type == "code" and "solution" in tags(c)
+        for n in _safe_functions(c.source)
+    }
+    stub_names = {
+        n for c in student.cells if "stub" in tags(c) for n in functions(c.source)
+    }
     assert sol_names == stub_names
 
 
@@ -287,7 +364,9 @@ def assert_stubs_fail_and_solutions_pass(instructor, student) -> int:
     for solution, checker in pairs:
         names = set(functions(solution))
         stub = next(s for s in stubs if names <= set(functions(s)))
-        if "initcourse.grading.capstone" in checker:  # the capstone's self-checks report, never raise
+        if (
+            "initcourse.grading.capstone" in checker
+        ):  # the capstone's self-checks report, never raise
             out = run_cells(stub, checker)
             assert out.startswith("✗ ") and "not implemented" in out, out
         else:
@@ -320,9 +399,13 @@ def test_fixture_student_version(fixture_path: Path):
     assert MODEL_ANSWER not in text and "A suggested approach" not in text
     assert "for depth in (2, 4)" not in text and "w_demo" not in text
     kept = [c for c in instructor.cells if "solution" not in tags(c)]
-    new = [c for c in student.cells if "stub" not in tags(c) and "answer" not in tags(c)]
+    new = [
+        c for c in student.cells if "stub" not in tags(c) and "answer" not in tags(c)
+    ]
     assert [c.cell_type for c in new] == [c.cell_type for c in kept]
-    assert [c.source for c in new if c.cell_type == "code"] == [c.source for c in kept if c.cell_type == "code"]
+    assert [c.source for c in new if c.cell_type == "code"] == [
+        c.source for c in kept if c.cell_type == "code"
+    ]
     stubs = [c for c in student.cells if "stub" in tags(c)]
     answers = [c for c in student.cells if "answer" in tags(c)]
     assert len(stubs) == 3
@@ -336,7 +419,9 @@ def test_fixture_stubs_keep_signatures_docstrings_and_hints(fixture_path: Path):
     stubs = [c for c in student.cells if "stub" in tags(c)]
     assert [tags(c) for c in stubs] == [["stub"]] * 3
     assert stubs[0].metadata["initcourse"]["hint"] == GLOROT_HINT
-    sources = [c for c in instructor.cells if c.cell_type == "code" and "solution" in tags(c)]
+    sources = [
+        c for c in instructor.cells if c.cell_type == "code" and "solution" in tags(c)
+    ]
     for sol_cell in sources:
         sol_funcs = functions(sol_cell.source)
         if not sol_funcs:
@@ -346,14 +431,22 @@ def test_fixture_stubs_keep_signatures_docstrings_and_hints(fixture_path: Path):
         for name, fn in sol_funcs.items():
             other = stub_funcs[name]
             assert ast.dump(fn.args) == ast.dump(other.args)
-            assert [ast.dump(d) for d in fn.decorator_list] == [ast.dump(d) for d in other.decorator_list]
+            assert [ast.dump(d) for d in fn.decorator_list] == [
+                ast.dump(d) for d in other.decorator_list
+            ]
             assert ast.get_docstring(fn) == ast.get_docstring(other)
-            assert (ast.dump(fn.returns) if fn.returns else None) == (ast.dump(other.returns) if other.returns else None)
+            assert (ast.dump(fn.returns) if fn.returns else None) == (
+                ast.dump(other.returns) if other.returns else None
+            )
 
     glorot, gain, explore = (c.source for c in stubs)
     # imports the signatures need are kept, the others are not
     assert "import numpy as np" in glorot and "import math" not in glorot
-    assert "import functools" in gain and "from typing import Optional" in gain and "DEFAULT_SLOPE = 0.01" in gain
+    assert (
+        "import functools" in gain
+        and "from typing import Optional" in gain
+        and "DEFAULT_SLOPE = 0.01" in gain
+    )
     assert "import math" not in gain
     assert "class GainTable" in gain and "scale: float = 1.0" in gain
 
@@ -366,8 +459,14 @@ def test_fixture_stubs_keep_signatures_docstrings_and_hints(fixture_path: Path):
 
     assert raised(glorot, "glorot_uniform((2, 3), None)") == GLOROT_HINT
     assert raised(gain, "gain('tanh')") == "tanh: 5/3, relu: sqrt(2)."
-    assert raised(gain, "GainTable().lookup('relu')") == "Implement lookup; see the exercise above."
-    assert raised(explore, "run_experiment(3)") == "Implement run_experiment; see the exercise above."
+    assert (
+        raised(gain, "GainTable().lookup('relu')")
+        == "Implement lookup; see the exercise above."
+    )
+    assert (
+        raised(explore, "run_experiment(3)")
+        == "Implement run_experiment; see the exercise above."
+    )
 
 
 def test_fixture_stubs_fail_their_checkers_and_solutions_pass(fixture_path: Path):
@@ -386,27 +485,51 @@ def test_fixture_reads_well_in_jupyter(tmp_path: Path):
         '<img src="x" alt="Open in Colab"/></a>'
     )
     glue_cell = new_code_cell("glue('ratio', 0.12345)")
-    glue_cell.outputs = [nbformat.v4.new_output(
-        "display_data", data={"application/papermill.record/text/plain": "0.12345"},
-        metadata={"scrapbook": {"name": "ratio", "mime_prefix": "application/papermill.record/"}})]
+    glue_cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"application/papermill.record/text/plain": "0.12345"},
+            metadata={
+                "scrapbook": {
+                    "name": "ratio",
+                    "mime_prefix": "application/papermill.record/",
+                }
+            },
+        )
+    ]
     nb.cells.insert(2, glue_cell)
-    nb.cells.insert(3, new_markdown_cell(
-        "The ratio is {glue:text}`ratio:.2f` {cite}`glorot2010understanding,he2015delving`; see\n"
-        "{ref}`the chapter <ch-fixture>`, {term}`fan-in <Fan-in>` and equation {eq}`eq-fix`:\n\n"
-        "$$\nx = y\n$$ (eq-fix)\n\nThe cell after the solution checks it."))
-    student = ms.make_student_notebook(nb, chapter="99_fixture", colab_base="https://example.org/student/")
+    nb.cells.insert(
+        3,
+        new_markdown_cell(
+            "The ratio is {glue:text}`ratio:.2f` {cite}`glorot2010understanding,he2015delving`; see\n"
+            "{ref}`the chapter <ch-fixture>`, {term}`fan-in <Fan-in>` and equation {eq}`eq-fix`:\n\n"
+            "$$\nx = y\n$$ (eq-fix)\n\nThe cell after the solution checks it."
+        ),
+    )
+    student = ms.make_student_notebook(
+        nb, chapter="99_fixture", colab_base="https://example.org/student/"
+    )
     text = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
     assert ms.reading_problems(student) == []
     assert "The ratio is 0.12 (Glorot and Bengio, 2010; He et al., 2015)" in text
     assert "fan-in and equation (1)" in text and "\\tag{1}" in text
     assert "The cell after your function checks it." in text
-    assert "https://example.org/student/99_fixture.ipynb" in text and "blob/main/notebooks" not in text
+    assert (
+        "https://example.org/student/99_fixture.ipynb" in text
+        and "blob/main/notebooks" not in text
+    )
     assert student.metadata["initcourse"]["chapter"] == "99_fixture"
     # a student notebook that still has MyST or an instructor link is reported
     bad = copy.deepcopy(student)
-    bad.cells.append(new_markdown_cell("see {ref}`ch-x` in https://colab.research.google.com/github/o/r/blob/main/notebooks/a.ipynb"))
+    bad.cells.append(
+        new_markdown_cell(
+            "see {ref}`ch-x` in https://colab.research.google.com/github/o/r/blob/main/notebooks/a.ipynb"
+        )
+    )
     problems = ms.reading_problems(bad)
-    assert any("MyST" in p for p in problems) and any("instructor notebook" in p for p in problems)
+    assert any("MyST" in p for p in problems) and any(
+        "instructor notebook" in p for p in problems
+    )
 
 
 def test_leaky_hints_and_docstrings_are_detected():
@@ -416,11 +539,20 @@ def test_leaky_hints_and_docstrings_are_detected():
     nb.cells[9].metadata["initcourse"]["hint"] = LEAKY_HINT
     student = ms.make_student_notebook(nb)
     problems = ms.hint_problems(nb, student)
-    assert any("limit = math.sqrt(6.0 / (fan_in + fan_out))" in p for p in problems), problems
-    nb.cells[9].metadata["initcourse"]["hint"] = "Start from rng.uniform(-limit, limit, size=shape)."
+    assert any("limit = math.sqrt(6.0 / (fan_in + fan_out))" in p for p in problems), (
+        problems
+    )
+    nb.cells[9].metadata["initcourse"]["hint"] = (
+        "Start from rng.uniform(-limit, limit, size=shape)."
+    )
     problems = ms.hint_problems(nb, ms.make_student_notebook(nb))
     assert any("gives solution code away" in p for p in problems), problems
-    assert ms.hint_problems(fixture_notebook(), ms.make_student_notebook(fixture_notebook())) == []
+    assert (
+        ms.hint_problems(
+            fixture_notebook(), ms.make_student_notebook(fixture_notebook())
+        )
+        == []
+    )
 
 
 def test_preprocessor_is_an_nbconvert_preprocessor(fixture_path: Path):
@@ -434,15 +566,21 @@ def test_preprocessor_is_an_nbconvert_preprocessor(fixture_path: Path):
 
 
 def test_stub_source_edge_cases():
-    assert make_stub_source("x = 1\nprint(x)") is None  # exploration code without a def: dropped
+    assert (
+        make_stub_source("x = 1\nprint(x)") is None
+    )  # exploration code without a def: dropped
     assert make_stub_source("%timeit sum(range(3))") is None
     one_liner = make_stub_source("def f(x): return x + 1", "hint")
     assert functions(one_liner)["f"].body[0].exc.args[0].value == "hint"
-    comment_leak = make_stub_source('def f(x):\n    # use x * 2\n    return x * 2\n')
+    comment_leak = make_stub_source("def f(x):\n    # use x * 2\n    return x * 2\n")
     assert "x * 2" not in comment_leak
-    nested = make_stub_source('def outer(x):\n    def inner(y):\n        return y\n    return inner(x)\n')
+    nested = make_stub_source(
+        "def outer(x):\n    def inner(y):\n        return y\n    return inner(x)\n"
+    )
     assert "inner" not in nested
-    string_annotation = make_stub_source('import numpy as np\n\ndef f(x: "np.ndarray") -> "np.ndarray":\n    return x\n')
+    string_annotation = make_stub_source(
+        'import numpy as np\n\ndef f(x: "np.ndarray") -> "np.ndarray":\n    return x\n'
+    )
     assert string_annotation.startswith("import numpy as np")
 
 
@@ -456,21 +594,30 @@ def test_check_detects_leaks_and_stale_output(fixture_path: Path):
         "limit = math.sqrt(6.0 / (fan_in + fan_out))\n    raise NotImplementedError('x')",
     )
     problems = check_student_notebook(leaked, instructor)
-    assert any("does more than `raise NotImplementedError(hint)`" in p for p in problems)
-    assert any("solution code survives: 'limit = math.sqrt(6.0 / (fan_in + fan_out))'" in p for p in problems)
+    assert any(
+        "does more than `raise NotImplementedError(hint)`" in p for p in problems
+    )
+    assert any(
+        "solution code survives: 'limit = math.sqrt(6.0 / (fan_in + fan_out))'" in p
+        for p in problems
+    )
     assert any("out of date" in p for p in problems)
     tagged = make_student_notebook(instructor)
     tagged.cells.append(sol("the answer"))
     tagged.cells[1].outputs = [new_output("stream", name="stdout", text="x\n")]
     problems = check_student_notebook(tagged)
-    assert any("still tagged 'solution'" in p for p in problems) and any("has outputs" in p for p in problems)
+    assert any("still tagged 'solution'" in p for p in problems) and any(
+        "has outputs" in p for p in problems
+    )
     assert check_student_notebook(student, instructor) == []
 
 
 def test_command_line_writes_and_checks(fixture_path: Path, tmp_path: Path):
     out = tmp_path / "student"
     tool = str(ROOT / "tools" / "make_student.py")
-    run = lambda *args: subprocess.run([sys.executable, tool, *args], capture_output=True, text=True)  # noqa: E731
+    run = lambda *args: subprocess.run(
+        [sys.executable, tool, *args], capture_output=True, text=True
+    )  # noqa: E731
     missing = run("--out", str(out), "--check", str(fixture_path))
     assert missing.returncode == 1 and "missing" in missing.stderr
     made = run("--out", str(out), str(fixture_path))
@@ -505,7 +652,12 @@ def test_real_notebook_hints_teach_without_giving_the_answer(path: Path):
     import make_student as ms
 
     instructor = nbformat.read(str(path), as_version=4)
-    assert ms.hint_problems(instructor, make_student_notebook(instructor, chapter=path.stem)) == []
+    assert (
+        ms.hint_problems(
+            instructor, make_student_notebook(instructor, chapter=path.stem)
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize("path", REAL_NOTEBOOKS, ids=[p.name for p in REAL_NOTEBOOKS])
@@ -520,15 +672,30 @@ def test_real_notebook_reads_well_in_jupyter(path: Path):
     badge = student.cells[0].source
     assert "Open in Colab" in badge and f"/blob/student/{path.name}" in badge
     assert student.metadata["initcourse"]["chapter"] == path.stem
-    written = sum(1 for c in instructor.cells if c.cell_type == "markdown" and "{exercise}" in c.source)
-    assert len([c for c in student.cells if c.cell_type == "markdown" and c.source.startswith("### Exercise")]) == written
-    answers = [c for c in student.cells if "answer" in tags(c) and c.cell_type == "markdown"]
+    written = sum(
+        1
+        for c in instructor.cells
+        if c.cell_type == "markdown" and "{exercise}" in c.source
+    )
+    assert (
+        len(
+            [
+                c
+                for c in student.cells
+                if c.cell_type == "markdown" and c.source.startswith("### Exercise")
+            ]
+        )
+        == written
+    )
+    answers = [
+        c for c in student.cells if "answer" in tags(c) and c.cell_type == "markdown"
+    ]
     assert answers, "no answer cell for the written exercises"
 
 
 # --- added by the lead: the instructor notebooks follow the gate convention --------------------
-import nbformat as _nbf  # noqa: E402
 import make_student as _ms  # noqa: E402
+import nbformat as _nbf  # noqa: E402
 
 _REAL = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -543,9 +710,14 @@ def test_untagged_cell_inside_a_gate_never_reaches_students():
     nb = _nbf.v4.new_notebook()
     nb.cells = [
         _nbf.v4.new_markdown_cell("```{exercise} E\n:label: ex-x\n\nDo it.\n```"),
-        _nbf.v4.new_markdown_cell("```{solution-start} ex-x\n:class: dropdown\n```", metadata={"tags": ["solution"]}),
+        _nbf.v4.new_markdown_cell(
+            "```{solution-start} ex-x\n:class: dropdown\n```",
+            metadata={"tags": ["solution"]},
+        ),
         _nbf.v4.new_markdown_cell("The secret model answer."),
-        _nbf.v4.new_markdown_cell("```{solution-end}\n```", metadata={"tags": ["solution"]}),
+        _nbf.v4.new_markdown_cell(
+            "```{solution-end}\n```", metadata={"tags": ["solution"]}
+        ),
     ]
     assert any("not tagged" in p for p in _ms.instructor_problems(nb))
     student = _ms.make_student_notebook(nb)
@@ -565,10 +737,17 @@ def test_student_capstone_runs_and_scores_zero(tmp_path):
         pytest.skip("no capstone notebook")
     student = _ms.make_student_notebook(source)
     assert _ms.check_student_notebook(student, _nbf.read(source, as_version=4)) == []
-    NotebookClient(student, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(source.parent)}}).execute()
+    NotebookClient(
+        student,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(source.parent)}},
+    ).execute()
     text = "".join(
-        o.get("text", "") for c in student.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        o.get("text", "")
+        for c in student.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
     )
     total = re.search(r"^Total\s+([\d.]+)\s*/\s*([\d.]+)", text, flags=re.M)
     assert total, "the points summary was not printed"

@@ -27,8 +27,8 @@ import json
 import stat
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,8 +36,20 @@ sys.path.insert(0, str(ROOT))
 from initcourse.grading.manifest import build_manifest  # noqa: E402
 
 #: Packages of ``environment.yml`` the grader needs at run time (the rest builds the book).
-RUNTIME = ("numpy", "scipy", "pywavelets", "matplotlib", "scikit-learn", "keras", "tensorflow-cpu", "tensorflow",
-           "nbformat", "ipykernel", "threadpoolctl", "cloudpickle")
+RUNTIME = (
+    "numpy",
+    "scipy",
+    "pywavelets",
+    "matplotlib",
+    "scikit-learn",
+    "keras",
+    "tensorflow-cpu",
+    "tensorflow",
+    "nbformat",
+    "ipykernel",
+    "threadpoolctl",
+    "cloudpickle",
+)
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image.
@@ -115,32 +127,67 @@ def _add(z: zipfile.ZipFile, name: str, text: str, executable: bool = False) -> 
     z.writestr(info, text)
 
 
-def make_zip(chapter: str, manifest: dict, out: Path, *, timeout: float = 120.0, root: Path = ROOT) -> Path:
+def make_zip(
+    chapter: str,
+    manifest: dict,
+    out: Path,
+    *,
+    timeout: float = 120.0,
+    root: Path = ROOT,
+) -> Path:
     """Write ``out/<chapter>.zip`` and return its path."""
     if chapter not in manifest["chapters"]:
-        raise ValueError(f"chapter: unknown chapter {chapter!r}; known: {', '.join(manifest['chapters'])}")
+        raise ValueError(
+            f"chapter: unknown chapter {chapter!r}; known: {', '.join(manifest['chapters'])}"
+        )
     if timeout <= 0:
         raise ValueError(f"timeout: expected seconds > 0, got {timeout!r}")
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{chapter}.zip"
     with zipfile.ZipFile(path, "w") as z:
         _add(z, "setup.sh", SETUP_SH, executable=True)
-        _add(z, "run_autograder", RUN_AUTOGRADER.format(chapter=chapter, timeout=timeout), executable=True)
-        _add(z, "requirements.txt", "\n".join(runtime_requirements(root / "environment.yml")) + "\n")
+        _add(
+            z,
+            "run_autograder",
+            RUN_AUTOGRADER.format(chapter=chapter, timeout=timeout),
+            executable=True,
+        )
+        _add(
+            z,
+            "requirements.txt",
+            "\n".join(runtime_requirements(root / "environment.yml")) + "\n",
+        )
         _add(z, "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
         for file in _package_files(root):
-            _add(z, "pkg/" + file.relative_to(root).as_posix(), file.read_text(encoding="utf-8"))
+            _add(
+                z,
+                "pkg/" + file.relative_to(root).as_posix(),
+                file.read_text(encoding="utf-8"),
+            )
     return path
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("chapters", nargs="*", help="chapter stems (default: every chapter with graded exercises)")
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "autograder", help="output folder")
-    parser.add_argument("--timeout", type=float, default=120.0, help="the grader's --timeout (default 120 s)")
+    parser.add_argument(
+        "chapters",
+        nargs="*",
+        help="chapter stems (default: every chapter with graded exercises)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "_build" / "autograder", help="output folder"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="the grader's --timeout (default 120 s)",
+    )
     args = parser.parse_args(argv)
     manifest = build_manifest(ROOT / "notebooks")
-    chapters = args.chapters or [c for c, e in manifest["chapters"].items() if e["exercises"]]
+    chapters = args.chapters or [
+        c for c, e in manifest["chapters"].items() if e["exercises"]
+    ]
     for chapter in chapters:
         try:
             path = make_zip(chapter, manifest, args.out, timeout=args.timeout)
@@ -148,7 +195,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(exc, file=sys.stderr)
             return 2
         points = sum(e["points"] for e in manifest["chapters"][chapter]["exercises"])
-        print(f"{path}  ({len(manifest['chapters'][chapter]['exercises'])} exercises, {points:g} points)")
+        print(
+            f"{path}  ({len(manifest['chapters'][chapter]['exercises'])} exercises, {points:g} points)"
+        )
     return 0
 
 

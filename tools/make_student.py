@@ -45,7 +45,7 @@ import sys
 import tokenize
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
@@ -94,7 +94,7 @@ def _offsets(source: str) -> list[int]:
     return starts
 
 
-def _header_end(source: str, node: Union[_Def, ast.ClassDef]) -> tuple[int, int]:
+def _header_end(source: str, node: _Def | ast.ClassDef) -> tuple[int, int]:
     """(line, col) just after the ``:`` that ends the ``def``/``class`` header of ``node``."""
     depth = 0
     seen_keyword = False
@@ -112,10 +112,12 @@ def _header_end(source: str, node: Union[_Def, ast.ClassDef]) -> tuple[int, int]
                 depth -= 1
             elif tok.string == ":" and depth == 0:
                 return tok.end
-    raise StubError(f"cannot find the end of the header of {node.name!r}")  # pragma: no cover
+    raise StubError(
+        f"cannot find the end of the header of {node.name!r}"
+    )  # pragma: no cover
 
 
-def _names_in(nodes: Iterable[Optional[ast.AST]]) -> set[str]:
+def _names_in(nodes: Iterable[ast.AST | None]) -> set[str]:
     names: set[str] = set()
     for node in nodes:
         if node is None:
@@ -129,8 +131,8 @@ def _names_in(nodes: Iterable[Optional[ast.AST]]) -> set[str]:
     return names
 
 
-def _signature_nodes(node: Union[_Def, ast.ClassDef]) -> list[Optional[ast.AST]]:
-    out: list[Optional[ast.AST]] = list(node.decorator_list)
+def _signature_nodes(node: _Def | ast.ClassDef) -> list[ast.AST | None]:
+    out: list[ast.AST | None] = list(node.decorator_list)
     if isinstance(node, ast.ClassDef):
         out += list(node.bases) + [k.value for k in node.keywords]
         for stmt in node.body:
@@ -143,13 +145,19 @@ def _signature_nodes(node: Union[_Def, ast.ClassDef]) -> list[Optional[ast.AST]]
     for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]:
         if arg is not None:
             out.append(arg.annotation)
-    out += list(a.defaults) + [d for d in a.kw_defaults if d is not None] + [node.returns]
+    out += (
+        list(a.defaults) + [d for d in a.kw_defaults if d is not None] + [node.returns]
+    )
     return out
 
 
-def _docstring_node(node: Union[_Def, ast.ClassDef]) -> Optional[ast.Expr]:
+def _docstring_node(node: _Def | ast.ClassDef) -> ast.Expr | None:
     first = node.body[0] if node.body else None
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
         return first
     return None
 
@@ -160,11 +168,19 @@ def _hint_for(name: str, hint: Any) -> str:
     if hint is None:
         return DEFAULT_HINT.format(name=name)
     if not isinstance(hint, str):
-        raise StubError(f"hint: expected a string or a dict {{function name: string}}, got {hint!r}")
+        raise StubError(
+            f"hint: expected a string or a dict {{function name: string}}, got {hint!r}"
+        )
     return hint
 
 
-def _stub_of(source: str, lines: list[str], starts: list[int], node: Union[_Def, ast.ClassDef], hint: Any) -> str:
+def _stub_of(
+    source: str,
+    lines: list[str],
+    starts: list[int],
+    node: _Def | ast.ClassDef,
+    hint: Any,
+) -> str:
     """The stub text of one (possibly indented) def or class, with its original formatting."""
     first_line = node.decorator_list[0].lineno if node.decorator_list else node.lineno
     end_line, end_col = _header_end(source, node)
@@ -190,7 +206,7 @@ def _stub_of(source: str, lines: list[str], starts: list[int], node: Union[_Def,
     return "\n".join(parts)
 
 
-def make_stub_source(source: str, hint: Any = None) -> Optional[str]:
+def make_stub_source(source: str, hint: Any = None) -> str | None:
     """Return the stub of a solution code cell, or ``None`` if it defines no top-level function.
 
     Parameters
@@ -212,11 +228,21 @@ def make_stub_source(source: str, hint: Any = None) -> Optional[str]:
         tree = ast.parse(source)
     except SyntaxError as exc:
         if re.search(r"^\s*(async\s+)?def\s", source, flags=re.M):
-            raise StubError(f"a solution cell that defines functions does not parse: {exc}") from exc
+            raise StubError(
+                f"a solution cell that defines functions does not parse: {exc}"
+            ) from exc
         return None
-    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-    if not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in defs) and not any(
-        isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) for c in defs for m in c.body
+    defs = [
+        n
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    ]
+    if not any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in defs
+    ) and not any(
+        isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for c in defs
+        for m in c.body
     ):
         return None
     lines = source.splitlines()
@@ -241,7 +267,9 @@ def make_stub_source(source: str, hint: Any = None) -> Optional[str]:
             if bound & needed:
                 imports.append(ast.get_source_segment(source, stmt))
     constants = [ast.get_source_segment(source, stmt) for stmt in kept_assign]
-    head = "\n\n".join(block for block in ("\n".join(imports), "\n".join(constants)) if block)
+    head = "\n\n".join(
+        block for block in ("\n".join(imports), "\n".join(constants)) if block
+    )
     stubs = [_stub_of(source, lines, starts, d, hint) for d in defs]
     text = head + ("\n\n\n" if head else "") + "\n\n\n".join(stubs)
     ast.parse(text)  # a stub always parses
@@ -282,10 +310,17 @@ def _labels(root: Path) -> dict[str, tuple[str, str]]:
         for cell in nb.cells:
             if cell.cell_type != "markdown":
                 continue
-            for m in re.finditer(r"^\(([\w.-]+)\)=\s*\n+(#+\s*(.+))?", cell.source, flags=re.M):
+            for m in re.finditer(
+                r"^\(([\w.-]+)\)=\s*\n+(#+\s*(.+))?", cell.source, flags=re.M
+            ):
                 out[m.group(1)] = (path.name, (m.group(3) or "").strip())
-            for m in re.finditer(r"```\{exercise\}\s*(.*)\n:label:\s*(\S+)", cell.source):
-                out[m.group(2)] = (path.name, f"the exercise \u201c{m.group(1).strip()}\u201d")
+            for m in re.finditer(
+                r"```\{exercise\}\s*(.*)\n:label:\s*(\S+)", cell.source
+            ):
+                out[m.group(2)] = (
+                    path.name,
+                    f"the exercise \u201c{m.group(1).strip()}\u201d",
+                )
     for path in sorted((root / "book").glob("*.md")):
         text = path.read_text(encoding="utf-8")
         for m in re.finditer(r"^\(([\w.-]+)\)=\s*\n+(#+\s*(.+))?", text, flags=re.M):
@@ -325,7 +360,10 @@ class PlainMarkdown:
     """
 
     _ROLE = re.compile(r"\{([a-z]+(?::[a-z]+)?)\}`([^`]*)`")
-    _DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
+    _DIRECTIVE = re.compile(
+        r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+        re.M | re.S,
+    )
     _EQ = re.compile(r"\$\$(?P<math>.*?)\$\$[ \t]*\((?P<label>[\w.:-]+)\)", re.S)
 
     def __init__(self, nb: NotebookNode, root: Path = ROOT) -> None:
@@ -336,7 +374,9 @@ class PlainMarkdown:
         for cell in nb.cells:
             if cell.cell_type == "markdown" and SOLUTION_TAG not in _tags(cell):
                 for m in self._EQ.finditer(cell.source):
-                    self.eq_numbers.setdefault(m.group("label"), len(self.eq_numbers) + 1)
+                    self.eq_numbers.setdefault(
+                        m.group("label"), len(self.eq_numbers) + 1
+                    )
         self.figures: dict[str, str] = {}
         for cell in nb.cells:
             fig = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
@@ -383,7 +423,11 @@ class PlainMarkdown:
         if kind == "numref":
             label = re.sub(r"^.*<([^>]+)>$", r"\1", text.strip())
             caption = self.figures.get(label, "")
-            return f"the figure \u201c{caption.rstrip('.')}\u201d" if caption else "the figure"
+            return (
+                f"the figure \u201c{caption.rstrip('.')}\u201d"
+                if caption
+                else "the figure"
+            )
         if kind.startswith("glue"):
             return self._glue(text)
         if kind == "term":
@@ -402,9 +446,15 @@ class PlainMarkdown:
         return "\n".join(lines).strip("\n")
 
     def _directive(self, m: re.Match) -> str:
-        name, arg, body = m.group("name"), m.group("arg").strip(), self._strip_options(m.group("body"))
+        name, arg, body = (
+            m.group("name"),
+            m.group("arg").strip(),
+            self._strip_options(m.group("body")),
+        )
         if name == "exercise":
-            return f"### Exercise: {arg}\n\n{body}" if arg else f"### Exercise\n\n{body}"
+            return (
+                f"### Exercise: {arg}\n\n{body}" if arg else f"### Exercise\n\n{body}"
+            )
         if name in ("math",):
             return f"$$\n{body}\n$$"
         title = arg or name.capitalize()
@@ -422,12 +472,18 @@ class PlainMarkdown:
         text = self._DIRECTIVE.sub(self._directive, text)
         text = self._EQ.sub(self._equation, text)
         text = self._ROLE.sub(self._role, text)
-        text = re.sub(r"\b([Tt])he cell (after|below) the solution\b", lambda m: f"{m.group(1)}he cell after your function", text)
+        text = re.sub(
+            r"\b([Tt])he cell (after|below) the solution\b",
+            lambda m: f"{m.group(1)}he cell after your function",
+            text,
+        )
         return text
 
 
 def _colab_base(root: Path = ROOT) -> str:
-    from chapter_cells import repository_url  # tools/ is on sys.path when this runs as a script
+    from chapter_cells import (
+        repository_url,
+    )  # tools/ is on sys.path when this runs as a script
 
     repo = repository_url(root).removeprefix("https://github.com/")
     return DEFAULT_COLAB_BASE.format(repo=repo)
@@ -435,8 +491,11 @@ def _colab_base(root: Path = ROOT) -> str:
 
 def _student_links(source: str, base: str) -> str:
     """Point every Colab link at the student notebooks, whose folder is ``base``."""
-    return re.sub(r"https://colab\.research\.google\.com/github/[^\s\"')]*?/([\w.-]+\.ipynb)",
-                  lambda m: base + m.group(1), source)
+    return re.sub(
+        r"https://colab\.research\.google\.com/github/[^\s\"')]*?/([\w.-]+\.ipynb)",
+        lambda m: base + m.group(1),
+        source,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -454,7 +513,9 @@ class StudentPreprocessor(Preprocessor):
     default :data:`DEFAULT_COLAB_BASE`) and ``root`` (the repository, for references).
     """
 
-    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         options = resources.setdefault("initcourse", {})
         root = Path(options.get("root", ROOT))
         markdown = PlainMarkdown(nb, root)
@@ -462,7 +523,9 @@ class StudentPreprocessor(Preprocessor):
         cells = []
         stubs: list[str] = []
         inside_gate = False
-        block: dict[str, Any] = {}  # the solution block being removed: what it contained
+        block: dict[
+            str, Any
+        ] = {}  # the solution block being removed: what it contained
         for index, cell in enumerate(nb.cells):
             tags = _tags(cell)
             # Everything between {solution-start} and {solution-end} is solution, tagged or not:
@@ -472,7 +535,12 @@ class StudentPreprocessor(Preprocessor):
             in_solution = SOLUTION_TAG in tags or inside_gate or opens or closes
             if opens:
                 inside_gate = True
-                block = {"markdown": False, "code": False, "functions": False, "at": len(cells)}
+                block = {
+                    "markdown": False,
+                    "code": False,
+                    "functions": False,
+                    "at": len(cells),
+                }
             if in_solution:
                 if cell.cell_type == "markdown" and not (opens or closes):
                     block["markdown"] = True
@@ -487,7 +555,9 @@ class StudentPreprocessor(Preprocessor):
                     else:
                         block["functions"] = True
                         cell.source = stub
-                        cell.metadata["tags"] = [t for t in tags if t != SOLUTION_TAG] + [STUB_TAG]
+                        cell.metadata["tags"] = [
+                            t for t in tags if t != SOLUTION_TAG
+                        ] + [STUB_TAG]
                         stubs.append(cell.get("id", str(index)))
                         cell.outputs = []
                         cell.execution_count = None
@@ -514,14 +584,27 @@ class StudentPreprocessor(Preprocessor):
         """Answer cells for a removed solution block: Markdown for a written part, code for an exploration."""
         out = []
         if block.get("markdown") or block.get("code"):
-            out.append(nbformat.v4.new_markdown_cell(ANSWER_TEXT, metadata={"tags": [ANSWER_TAG]}))
+            out.append(
+                nbformat.v4.new_markdown_cell(
+                    ANSWER_TEXT, metadata={"tags": [ANSWER_TAG]}
+                )
+            )
         if block.get("code") and not block.get("functions"):
-            out.append(nbformat.v4.new_code_cell(EXPLORATION_TEXT, metadata={"tags": [ANSWER_TAG]}))
+            out.append(
+                nbformat.v4.new_code_cell(
+                    EXPLORATION_TEXT, metadata={"tags": [ANSWER_TAG]}
+                )
+            )
         return out
 
 
-def make_student_notebook(nb: Union[NotebookNode, str, Path], *, chapter: Optional[str] = None,
-                          colab_base: Optional[str] = None, root: Optional[Path] = None) -> NotebookNode:
+def make_student_notebook(
+    nb: NotebookNode | str | Path,
+    *,
+    chapter: str | None = None,
+    colab_base: str | None = None,
+    root: Path | None = None,
+) -> NotebookNode:
     """Return the student version of ``nb`` (a notebook or a path); the input is not modified."""
     if isinstance(nb, (str, Path)):
         chapter = chapter or Path(nb).stem
@@ -529,7 +612,9 @@ def make_student_notebook(nb: Union[NotebookNode, str, Path], *, chapter: Option
     else:
         nb = copy.deepcopy(nb)
     options = {"chapter": chapter, "colab_base": colab_base, "root": root or ROOT}
-    out, _ = StudentPreprocessor().preprocess(nb, {"initcourse": {k: v for k, v in options.items() if v}})
+    out, _ = StudentPreprocessor().preprocess(
+        nb, {"initcourse": {k: v for k, v in options.items() if v}}
+    )
     nbformat.validate(out)
     return out
 
@@ -537,7 +622,9 @@ def make_student_notebook(nb: Union[NotebookNode, str, Path], *, chapter: Option
 # ------------------------------------------------------------------------------------------
 # Verification
 # ------------------------------------------------------------------------------------------
-_TRIVIAL = re.compile(r"^(return|pass|else:|try:|finally:|break|continue|[\)\]\}]+[,:]?|\w+|return \w+)$")
+_TRIVIAL = re.compile(
+    r"^(return|pass|else:|try:|finally:|break|continue|[\)\]\}]+[,:]?|\w+|return \w+)$"
+)
 
 
 def _body_nodes(tree: ast.AST) -> list[ast.stmt]:
@@ -574,7 +661,12 @@ def solution_body_lines(nb: NotebookNode) -> set[str]:
             seg = ast.get_source_segment(cell.source, stmt) or ""
             for line in seg.splitlines():
                 line = line.strip()
-                if line and not line.startswith("#") and not _TRIVIAL.match(line) and line not in public:
+                if (
+                    line
+                    and not line.startswith("#")
+                    and not _TRIVIAL.match(line)
+                    and line not in public
+                ):
                     out.add(line)
     return out
 
@@ -592,7 +684,9 @@ def _hints(cell: NotebookNode) -> list[str]:
     return []
 
 
-def solution_leaks(instructor: NotebookNode, student: NotebookNode, min_length: int = 10) -> list[tuple[str, str]]:
+def solution_leaks(
+    instructor: NotebookNode, student: NotebookNode, min_length: int = 10
+) -> list[tuple[str, str]]:
     """Solution lines that appear verbatim in the student notebook: ``[(line, where)]``.
 
     A solution line is a non-trivial line of a solution function's body (:func:`solution_body_lines`)
@@ -601,7 +695,9 @@ def solution_leaks(instructor: NotebookNode, student: NotebookNode, min_length: 
     hints of ``cell.metadata["initcourse"]["hint"]``). Lines that the instructor notebook also
     shows outside its solutions are not counted.
     """
-    public = _collapse("\n".join(c.source for c in instructor.cells if SOLUTION_TAG not in _tags(c)))
+    public = _collapse(
+        "\n".join(c.source for c in instructor.cells if SOLUTION_TAG not in _tags(c))
+    )
     places: list[tuple[str, str]] = []
     for i, cell in enumerate(student.cells):
         source = cell.source
@@ -632,8 +728,19 @@ def solution_expressions(nb: NotebookNode, min_length: int = 16) -> set[str]:
     """Loosely normalised expressions (calls, arithmetic, indexing, comprehensions) of the bodies
     of the solution functions, at least ``min_length`` characters long once normalised, that the
     notebook does not show outside its solutions."""
-    public = _norm_code("\n".join(c.source for c in nb.cells if SOLUTION_TAG not in _tags(c)))
-    kinds = (ast.Call, ast.BinOp, ast.Subscript, ast.Compare, ast.ListComp, ast.DictComp, ast.GeneratorExp, ast.Dict)
+    public = _norm_code(
+        "\n".join(c.source for c in nb.cells if SOLUTION_TAG not in _tags(c))
+    )
+    kinds = (
+        ast.Call,
+        ast.BinOp,
+        ast.Subscript,
+        ast.Compare,
+        ast.ListComp,
+        ast.DictComp,
+        ast.GeneratorExp,
+        ast.Dict,
+    )
     out: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type != "code" or SOLUTION_TAG not in _tags(cell):
@@ -651,7 +758,9 @@ def solution_expressions(nb: NotebookNode, min_length: int = 16) -> set[str]:
     return out
 
 
-def hint_leaks(instructor: NotebookNode, student: NotebookNode) -> list[tuple[str, str]]:
+def hint_leaks(
+    instructor: NotebookNode, student: NotebookNode
+) -> list[tuple[str, str]]:
     """Solution code a hint gives away: ``[(expression, hint)]``.
 
     Stricter than :func:`solution_leaks`, for hints only: an expression of a solution function
@@ -670,8 +779,13 @@ def hint_leaks(instructor: NotebookNode, student: NotebookNode) -> list[tuple[st
     return out
 
 
-_UNRESOLVED = re.compile(r"\{[a-z]+(?::[a-z]+)?\}`|^(`{3,}|:{3,})\{[\w:-]+\}|^\([\w.-]+\)=\s*$", re.M)
-_REMOVED_CELL = re.compile(r"cell (after|below|above) the solution|(see|in) the (model )?solution\b|model answer below", re.I)
+_UNRESOLVED = re.compile(
+    r"\{[a-z]+(?::[a-z]+)?\}`|^(`{3,}|:{3,})\{[\w:-]+\}|^\([\w.-]+\)=\s*$", re.M
+)
+_REMOVED_CELL = re.compile(
+    r"cell (after|below|above) the solution|(see|in) the (model )?solution\b|model answer below",
+    re.I,
+)
 
 
 def reading_problems(student: NotebookNode) -> list[str]:
@@ -682,12 +796,16 @@ def reading_problems(student: NotebookNode) -> list[str]:
         if cell.cell_type == "markdown":
             m = _UNRESOLVED.search(cell.source)
             if m:
-                problems.append(f"cell {i}: MyST syntax Jupyter does not render: {m.group(0)!r}")
+                problems.append(
+                    f"cell {i}: MyST syntax Jupyter does not render: {m.group(0)!r}"
+                )
             m = _REMOVED_CELL.search(cell.source)
             if m:
                 problems.append(f"cell {i}: refers to a removed cell: {m.group(0)!r}")
         if re.search(r"/blob/main/notebooks/[\w.-]+\.ipynb", cell.source):
-            problems.append(f"cell {i}: links to an instructor notebook (blob/main/notebooks/...)")
+            problems.append(
+                f"cell {i}: links to an instructor notebook (blob/main/notebooks/...)"
+            )
     return problems
 
 
@@ -697,7 +815,11 @@ def _stub_problems(source: str) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError as exc:
         return [f"stub does not parse: {exc}"]
-    funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    funcs = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
     if not funcs:
         problems.append("stub cell defines no function")
     for f in funcs:
@@ -710,15 +832,35 @@ def _stub_problems(source: str) -> list[str]:
             and body[0].exc.func.id == "NotImplementedError"
         )
         if not ok:
-            problems.append(f"stub of {f.name!r} does more than `raise NotImplementedError(hint)`")
-    top = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign))]
+            problems.append(
+                f"stub of {f.name!r} does more than `raise NotImplementedError(hint)`"
+            )
+    top = [
+        n
+        for n in tree.body
+        if not isinstance(
+            n,
+            (
+                ast.Import,
+                ast.ImportFrom,
+                ast.FunctionDef,
+                ast.AsyncFunctionDef,
+                ast.ClassDef,
+                ast.Assign,
+                ast.AnnAssign,
+            ),
+        )
+    ]
     if top:
         problems.append(f"stub cell runs code at top level (line {top[0].lineno})")
     return problems
 
 
-def check_student_notebook(student: NotebookNode, instructor: Optional[NotebookNode] = None,
-                           colab_base: Optional[str] = None) -> list[str]:
+def check_student_notebook(
+    student: NotebookNode,
+    instructor: NotebookNode | None = None,
+    colab_base: str | None = None,
+) -> list[str]:
     """Problems of a student notebook (empty list: fine).
 
     Always: no ``solution`` cell, no ``{solution-start}``/``{solution-end}`` directive, no outputs
@@ -751,7 +893,9 @@ def check_student_notebook(student: NotebookNode, instructor: Optional[NotebookN
         if [(c.cell_type, c.source, _tags(c)) for c in expected.cells] != [
             (c.cell_type, c.source, _tags(c)) for c in student.cells
         ]:
-            problems.append("out of date: differs from what make_student makes of its source now")
+            problems.append(
+                "out of date: differs from what make_student makes of its source now"
+            )
         text = "\n".join(c.source for c in student.cells)
         student_lines = {line.strip() for line in text.splitlines()}
         for line in sorted(solution_body_lines(instructor) & student_lines):
@@ -766,8 +910,14 @@ def hint_problems(instructor: NotebookNode, student: NotebookNode) -> list[str]:
     ``make student`` prints these as warnings (the notebooks' authors fix the text);
     ``tests/test_student.py`` requires none.
     """
-    problems = [f"a solution line appears in {where}: {line!r}" for line, where in solution_leaks(instructor, student)]
-    problems += [f"a hint gives solution code away ({expr!r}): {hint!r}" for expr, hint in hint_leaks(instructor, student)]
+    problems = [
+        f"a solution line appears in {where}: {line!r}"
+        for line, where in solution_leaks(instructor, student)
+    ]
+    problems += [
+        f"a hint gives solution code away ({expr!r}): {hint!r}"
+        for expr, hint in hint_leaks(instructor, student)
+    ]
     return problems
 
 
@@ -785,7 +935,9 @@ def instructor_problems(nb: NotebookNode) -> list[str]:
         if opens and inside:
             problems.append(f"cell {i}: solution-start inside an open solution block")
         if (inside or opens or closes) and SOLUTION_TAG not in _tags(cell):
-            problems.append(f"cell {i}: inside a solution block but not tagged {SOLUTION_TAG!r}")
+            problems.append(
+                f"cell {i}: inside a solution block but not tagged {SOLUTION_TAG!r}"
+            )
         if opens:
             inside = True
         if closes:
@@ -804,14 +956,28 @@ def _default_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="instructor notebooks (default: notebooks/*.ipynb)")
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "student", help="output directory")
-    parser.add_argument("--check", action="store_true", help="verify the student notebooks already in --out")
-    parser.add_argument("--colab-base", default=None,
-                        help="URL of the folder the student notebooks are published in, for the Colab badge "
-                             "(default: the repository's 'student' branch on Colab)")
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help="instructor notebooks (default: notebooks/*.ipynb)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "_build" / "student", help="output directory"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="verify the student notebooks already in --out",
+    )
+    parser.add_argument(
+        "--colab-base",
+        default=None,
+        help="URL of the folder the student notebooks are published in, for the Colab badge "
+        "(default: the repository's 'student' branch on Colab)",
+    )
     args = parser.parse_args(argv)
     notebooks = args.notebooks or _default_notebooks()
     failed = 0
@@ -822,9 +988,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if not target.exists():
                 problems = [f"missing: {target}"]
             else:
-                problems = check_student_notebook(nbformat.read(str(target), as_version=4), instructor, args.colab_base)
+                problems = check_student_notebook(
+                    nbformat.read(str(target), as_version=4),
+                    instructor,
+                    args.colab_base,
+                )
         else:
-            student = make_student_notebook(instructor, chapter=path.stem, colab_base=args.colab_base)
+            student = make_student_notebook(
+                instructor, chapter=path.stem, colab_base=args.colab_base
+            )
             problems = check_student_notebook(student, instructor, args.colab_base)
             if not problems:
                 args.out.mkdir(parents=True, exist_ok=True)
@@ -832,13 +1004,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for p in problems:
             print(f"{path.name}: {p}", file=sys.stderr)
         if not args.check or target.exists():
-            student_now = make_student_notebook(instructor, chapter=path.stem, colab_base=args.colab_base)
+            student_now = make_student_notebook(
+                instructor, chapter=path.stem, colab_base=args.colab_base
+            )
             for p in hint_problems(instructor, student_now):
                 print(f"{path.name}: warning: {p}", file=sys.stderr)
         failed += bool(problems)
     verb = "verified" if args.check else "written to " + str(args.out)
     if failed:
-        print(f"{failed} of {len(notebooks)} student notebooks have problems", file=sys.stderr)
+        print(
+            f"{failed} of {len(notebooks)} student notebooks have problems",
+            file=sys.stderr,
+        )
         return 1
     print(f"{len(notebooks)} student notebooks {verb}")
     return 0

@@ -62,9 +62,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import capstone, fans, gain, lsuv, modern, orthogonal, propagation, sparse, variance_scaling, wavelet, zero
+from . import (
+    capstone,
+    fans,
+    gain,
+    lsuv,
+    modern,
+    orthogonal,
+    propagation,
+    sparse,
+    variance_scaling,
+    wavelet,
+    zero,
+)
 from .capstone import *  # noqa: F401,F403
-from .core import CheckResult, ExerciseError, GradeItem, Grader
+from .core import CheckResult, ExerciseError, GradeItem, Grader  # noqa: F401
 from .fans import *  # noqa: F401,F403
 from .gain import *  # noqa: F401,F403
 from .lsuv import *  # noqa: F401,F403
@@ -76,10 +88,21 @@ from .variance_scaling import *  # noqa: F401,F403
 from .wavelet import *  # noqa: F401,F403
 from .zero import *  # noqa: F401,F403
 
-_TOPICS = (fans, variance_scaling, gain, propagation, lsuv, orthogonal, wavelet, zero, sparse, modern)
+_TOPICS = (
+    fans,
+    variance_scaling,
+    gain,
+    propagation,
+    lsuv,
+    orthogonal,
+    wavelet,
+    zero,
+    sparse,
+    modern,
+)
 
 CHECKERS: dict[str, Callable[[Callable[..., Any]], CheckResult]] = {
-    name[len("check_"):]: globals()[name]
+    name[len("check_") :]: globals()[name]
     for module in _TOPICS
     for name in module.__all__
     if name.startswith("check_")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +50,14 @@ CAPSTONE_ACTIVATIONS = ("relu", "tanh", "selu")
 CAPSTONE_ROLES = ("embed", "residual_out", "head")
 """Layer roles of the capstone network besides one role per block activation."""
 
-ROLE_POINTS = {"relu": 1.0, "tanh": 0.5, "selu": 0.5, "residual_out": 1.5, "embed": 0.25, "head": 0.25}
+ROLE_POINTS = {
+    "relu": 1.0,
+    "tanh": 0.5,
+    "selu": 0.5,
+    "residual_out": 1.5,
+    "embed": 0.25,
+    "head": 0.25,
+}
 """Points of task (a) per role (4 in all): the roles where the Keras default fails weigh most."""
 
 MODEL_ANSWER_INITIALIZERS = {
@@ -113,17 +120,23 @@ def _family(distribution: str) -> str:
 
 def _class_name(value: Any) -> str:
     """The class name of ``value``; for a value described across a process, the original one."""
-    name = getattr(value, "class_name", None) if type(value).__name__ == "Described" else None
+    name = (
+        getattr(value, "class_name", None)
+        if type(value).__name__ == "Described"
+        else None
+    )
     return name if isinstance(name, str) else type(value).__name__
 
 
-def _describe_initializer(value: Any) -> Optional[_InitSpec]:
+def _describe_initializer(value: Any) -> _InitSpec | None:
     """Interpret a Keras initializer name or object (duck-typed); ``None`` if unrecognised."""
     if isinstance(value, str):
         name = _snake(value)
         if name in _PRESETS:
             scale, mode, dist = _PRESETS[name]
-            return _InitSpec("variance_scaling", scale, mode, _family(dist), repr(value), dist)
+            return _InitSpec(
+                "variance_scaling", scale, mode, _family(dist), repr(value), dist
+            )
         if name in ("zeros", "zero"):
             return _InitSpec("zeros", 0.0, "", "", repr(value))
         if name in ("orthogonal", "identity"):
@@ -141,13 +154,26 @@ def _describe_initializer(value: Any) -> Optional[_InitSpec]:
             return None
 
     scale, mode, dist = attr("scale"), attr("mode"), attr("distribution")
-    if isinstance(scale, (int, float)) and not isinstance(scale, bool) and isinstance(mode, str) and isinstance(dist, str):
+    if (
+        isinstance(scale, (int, float))
+        and not isinstance(scale, bool)
+        and isinstance(mode, str)
+        and isinstance(dist, str)
+    ):
         label = f"{cls_name}(scale={_g(float(scale))}, mode={mode!r}, distribution={dist!r})"
-        return _InitSpec("variance_scaling", float(scale), mode, _family(dist), label, dist)
+        return _InitSpec(
+            "variance_scaling", float(scale), mode, _family(dist), label, dist
+        )
     if cls in ("orthogonal", "identity", "orthogonal_initializer"):
         gain = attr("gain")
-        gain = float(gain) if isinstance(gain, (int, float)) and not isinstance(gain, bool) else 1.0
-        return _InitSpec("orthogonal", gain**2, "", "orthogonal", f"{cls_name}(gain={_g(gain)})")
+        gain = (
+            float(gain)
+            if isinstance(gain, (int, float)) and not isinstance(gain, bool)
+            else 1.0
+        )
+        return _InitSpec(
+            "orthogonal", gain**2, "", "orthogonal", f"{cls_name}(gain={_g(gain)})"
+        )
     if cls in ("zeros", "zero"):
         return _InitSpec("zeros", 0.0, "", "", f"{cls_name}()")
     if cls == "constant" and attr("value") == 0:
@@ -157,7 +183,7 @@ def _describe_initializer(value: Any) -> Optional[_InitSpec]:
     return None
 
 
-def canonical_initializer(value: Any) -> Optional[dict]:
+def canonical_initializer(value: Any) -> dict | None:
     """A Keras config ``{"class_name": ..., "config": {...}}`` equivalent to ``value``, or ``None``.
 
     Used to build the network from an answer of task (a) in any spelling: ``"xavier_normal"``
@@ -169,10 +195,15 @@ def canonical_initializer(value: Any) -> Optional[dict]:
     if spec is None:
         return None
     if spec.kind == "variance_scaling":
-        dist = spec.distribution or ("uniform" if spec.family == "uniform" else "truncated_normal")
+        dist = spec.distribution or (
+            "uniform" if spec.family == "uniform" else "truncated_normal"
+        )
         if dist == "normal":  # Keras 2's name of the truncated normal
             dist = "truncated_normal"
-        return {"class_name": "VarianceScaling", "config": {"scale": spec.scale, "mode": spec.mode, "distribution": dist}}
+        return {
+            "class_name": "VarianceScaling",
+            "config": {"scale": spec.scale, "mode": spec.mode, "distribution": dist},
+        }
     if spec.kind == "orthogonal":
         return {"class_name": "Orthogonal", "config": {"gain": math.sqrt(spec.scale)}}
     if spec.kind == "zeros":
@@ -190,7 +221,9 @@ def _close(a: float, b: float, rel: float = 0.05) -> bool:
 _HIDDEN_SCALES = {"relu": (2.0,), "tanh": (1.0, 25.0 / 9.0), "selu": (1.0,)}
 
 
-def _judge_hidden(act: str, spec: _InitSpec, n_blocks: int, branch_zero: bool) -> Optional[str]:
+def _judge_hidden(
+    act: str, spec: _InitSpec, n_blocks: int, branch_zero: bool
+) -> str | None:
     """None if ``spec`` suits the (square) first kernel of a block followed by ``act``."""
     if spec.kind == "zeros":
         return (
@@ -210,8 +243,8 @@ def _judge_hidden(act: str, spec: _InitSpec, n_blocks: int, branch_zero: bool) -
     if branch_zero and any(_close(s, v / n_blocks) for v in ok):
         return None  # Fixup: the branch's first kernel scaled by L^(-1/2), i.e. the variance by 1/L
     fixup = (
-        f" (Fixup's 1/L variance scaling of a branch's first kernel is accepted only together with "
-        f"a zero last kernel of the branch, as chapter 6 teaches)"
+        " (Fixup's 1/L variance scaling of a branch's first kernel is accepted only together with "
+        "a zero last kernel of the branch, as chapter 6 teaches)"
         if any(_close(s, v / n_blocks) for v in ok)
         else ""
     )
@@ -251,7 +284,7 @@ def _judge_hidden(act: str, spec: _InitSpec, n_blocks: int, branch_zero: bool) -
     )
 
 
-def _judge_residual(spec: _InitSpec, n_blocks: int) -> Optional[str]:
+def _judge_residual(spec: _InitSpec, n_blocks: int) -> str | None:
     limit = 1.0 / n_blocks
     if spec.kind == "zeros":
         return None
@@ -270,7 +303,7 @@ def _judge_residual(spec: _InitSpec, n_blocks: int) -> Optional[str]:
     )
 
 
-def _judge_embed(spec: _InitSpec) -> Optional[str]:
+def _judge_embed(spec: _InitSpec) -> str | None:
     if spec.kind == "zeros":
         return "'zeros' for embed: a zero input projection sends 0 into every block, whatever the input"
     if spec.kind == "fixed":
@@ -283,7 +316,7 @@ def _judge_embed(spec: _InitSpec) -> Optional[str]:
     )
 
 
-def _judge_head(spec: _InitSpec) -> Optional[str]:
+def _judge_head(spec: _InitSpec) -> str | None:
     if spec.kind == "zeros":
         return None
     if spec.kind == "fixed":
@@ -332,7 +365,11 @@ class ChoiceVerdict:
 
 
 def _call_name(acts: Sequence[str]) -> str:
-    return f"choose_initializers({list(acts)!r})" if len(acts) <= 4 else f"choose_initializers([{acts[0]!r}] * {len(acts)})"
+    return (
+        f"choose_initializers({list(acts)!r})"
+        if len(acts) <= 4
+        else f"choose_initializers([{acts[0]!r}] * {len(acts)})"
+    )
 
 
 def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
@@ -349,7 +386,9 @@ def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
     if isinstance(first, BaseException) or not isinstance(first, Mapping):
         verdict.error = _returned_problem(main, first)
         verdict.roles_ok = {r: False for r in roles}
-        verdict.effective = {r: canonical_initializer(MODEL_ANSWER_INITIALIZERS[r]) for r in roles}
+        verdict.effective = {
+            r: canonical_initializer(MODEL_ANSWER_INITIALIZERS[r]) for r in roles
+        }
         return verdict
     for acts in JUDGED_NETWORKS:
         out = answers.get(acts)
@@ -359,20 +398,28 @@ def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
             for role in present:
                 verdict.problems.setdefault(role, _returned_problem(acts, out))
             continue
-        unknown = [k for k in out if k not in CAPSTONE_ROLES and k not in CAPSTONE_ACTIVATIONS]
+        unknown = [
+            k for k in out if k not in CAPSTONE_ROLES and k not in CAPSTONE_ACTIVATIONS
+        ]
         if unknown and acts == main:
             verdict.notes.append(
                 f"{call} has unknown key(s) {', '.join(map(repr, unknown))} that the network builder "
                 f"ignores (a typo?)"
             )
-        residual = _describe_initializer(out["residual_out"]) if "residual_out" in out else None
+        residual = (
+            _describe_initializer(out["residual_out"])
+            if "residual_out" in out
+            else None
+        )
         branch_zero = residual is not None and residual.kind == "zeros"
         for role in present:
             if role in verdict.problems:
                 continue
             where = "" if acts == main else f" (in {call})"
             if role not in out:
-                verdict.problems[role] = f"{call} has no initializer for {role!r}, so the builder falls back on the Keras default there"
+                verdict.problems[role] = (
+                    f"{call} has no initializer for {role!r}, so the builder falls back on the Keras default there"
+                )
                 continue
             spec = _describe_initializer(out[role])
             if spec is None:
@@ -394,11 +441,15 @@ def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
     verdict.roles_ok = {r: r not in verdict.problems for r in roles}
     # Fixup-scaled hidden kernels are right only with a zero residual_out; if residual_out is
     # replaced by the model answer's (zeros), they stay consistent; nothing else to undo.
-    verdict.fraction = sum(ROLE_POINTS[r] for r in roles if verdict.roles_ok[r]) / sum(ROLE_POINTS.values())
+    verdict.fraction = sum(ROLE_POINTS[r] for r in roles if verdict.roles_ok[r]) / sum(
+        ROLE_POINTS.values()
+    )
     for role in roles:
         value = first.get(role) if verdict.roles_ok[role] else None
         config = canonical_initializer(value) if value is not None else None
-        verdict.effective[role] = config or canonical_initializer(MODEL_ANSWER_INITIALIZERS[role])
+        verdict.effective[role] = config or canonical_initializer(
+            MODEL_ANSWER_INITIALIZERS[role]
+        )
     return verdict
 
 
@@ -413,7 +464,9 @@ def _returned_problem(acts: Sequence[str], out: Any) -> str:
     return f"{call} returned a {type(out).__name__}, not a dict {{role: initializer}}"
 
 
-def grade_initializer_choice(fn: Callable[[Sequence[str]], dict[str, Any]]) -> CheckResult:
+def grade_initializer_choice(
+    fn: Callable[[Sequence[str]], dict[str, Any]],
+) -> CheckResult:
     """Check ``fn(block_activations) -> {role: initializer}`` for the capstone's residual MLP.
 
     The network (chapter 10): a linear input projection ``embed``; ``L = len(block_activations)``
@@ -440,7 +493,9 @@ def grade_initializer_choice(fn: Callable[[Sequence[str]], dict[str, Any]]) -> C
     :class:`ExerciseError` listing every wrong role, with the share earned as ``fraction``.
     """
     if not callable(fn):
-        raise TypeError(f"fn: expected your function (a callable), got {type(fn).__name__} {fn!r}")
+        raise TypeError(
+            f"fn: expected your function (a callable), got {type(fn).__name__} {fn!r}"
+        )
     answers: dict[tuple, Any] = {}
     for acts in JUDGED_NETWORKS:
         try:
@@ -457,14 +512,30 @@ def _choice_result(verdict: ChoiceVerdict) -> CheckResult:
     name = "choose_initializers"
     passed = tuple(r for r, ok in verdict.roles_ok.items() if ok)
     if verdict.error:
-        raise ExerciseError(f"{name}: {verdict.error}", exercise=name, check="returns a dict", total=len(ROLE_POINTS), fraction=0.0)
+        raise ExerciseError(
+            f"{name}: {verdict.error}",
+            exercise=name,
+            check="returns a dict",
+            total=len(ROLE_POINTS),
+            fraction=0.0,
+        )
     if verdict.problems:
-        lines = [f"{name}: {len(verdict.problems)} of {len(ROLE_POINTS)} roles are not right "
-                 f"({verdict.points:.2f} of 4 points):"]
-        lines += [f"  - {verdict.problems[r]}" for r in ROLE_POINTS if r in verdict.problems]
+        lines = [
+            f"{name}: {len(verdict.problems)} of {len(ROLE_POINTS)} roles are not right "
+            f"({verdict.points:.2f} of 4 points):"
+        ]
+        lines += [
+            f"  - {verdict.problems[r]}" for r in ROLE_POINTS if r in verdict.problems
+        ]
         lines += [f"  note: {n}" for n in verdict.notes]
-        raise ExerciseError("\n".join(lines), exercise=name, check=next(iter(verdict.problems)),
-                            passed=passed, total=len(ROLE_POINTS), fraction=verdict.fraction)
+        raise ExerciseError(
+            "\n".join(lines),
+            exercise=name,
+            check=next(iter(verdict.problems)),
+            passed=passed,
+            total=len(ROLE_POINTS),
+            fraction=verdict.fraction,
+        )
     line = f"{name}: every role right for 12, 48 and 2 blocks (4.00 of 4 points)"
     if verdict.notes:
         line += "; note: " + "; ".join(verdict.notes)
@@ -475,7 +546,7 @@ def _choice_result(verdict: ChoiceVerdict) -> CheckResult:
 # --------------------------------------------------------------------------------------------
 # Models, duck-typed
 # --------------------------------------------------------------------------------------------
-def _layer_activation(layer: Any) -> Optional[str]:
+def _layer_activation(layer: Any) -> str | None:
     fn = getattr(layer, "activation", None)
     if fn is None:
         return None
@@ -515,10 +586,14 @@ def capstone_hidden_layers(model: Any) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # (b) the report, compared with a measurement
 # --------------------------------------------------------------------------------------------
-def _report_score(report: Any, truth: Mapping[str, float], rtol: float, atol: float) -> tuple[float, list[str]]:
+def _report_score(
+    report: Any, truth: Mapping[str, float], rtol: float, atol: float
+) -> tuple[float, list[str]]:
     """Share of the hidden layers reported right (an extra entry counts half a wrong one)."""
     if not isinstance(report, Mapping):
-        return 0.0, [f"returned a {type(report).__name__}, not a dict {{layer name: std}}"]
+        return 0.0, [
+            f"returned a {type(report).__name__}, not a dict {{layer name: std}}"
+        ]
     hidden = list(truth)
     extra = [k for k in report if k not in truth]
     missing = [k for k in hidden if k not in report]
@@ -551,7 +626,9 @@ def _report_score(report: Any, truth: Mapping[str, float], rtol: float, atol: fl
         name, v, t = wrong[0]
         shown = _g(v) if isinstance(v, float) else repr(v)
         more = f" (and {len(wrong) - 1} more layers)" if len(wrong) > 1 else ""
-        problems.append(f"{name}: you report {shown}, the std of its output measured on this batch is {_g(t)}{more}")
+        problems.append(
+            f"{name}: you report {shown}, the std of its output measured on this batch is {_g(t)}{more}"
+        )
     score = right / (len(hidden) + 0.5 * len(extra)) if hidden else 0.0
     return score, problems
 
@@ -577,7 +654,9 @@ def grade_layer_report(
     as half a wrong one; the points are the mean score over the batches.
     """
     if not callable(fn):
-        raise TypeError(f"fn: expected your function (a callable), got {type(fn).__name__} {fn!r}")
+        raise TypeError(
+            f"fn: expected your function (a callable), got {type(fn).__name__} {fn!r}"
+        )
     if not batches:
         raise ValueError("batches: expected at least one batch, got none")
     name = "init_report"
@@ -589,11 +668,18 @@ def grade_layer_report(
         except ExerciseError:
             raise
         except NotImplementedError:
-            raise ExerciseError(f"{name}: not implemented yet (it raises NotImplementedError)",
-                                exercise=name, check="called", total=len(batches), fraction=0.0) from None
+            raise ExerciseError(
+                f"{name}: not implemented yet (it raises NotImplementedError)",
+                exercise=name,
+                check="called",
+                total=len(batches),
+                fraction=0.0,
+            ) from None
         except Exception as exc:  # noqa: BLE001
             scores.append(0.0)
-            messages.append(f"on {label}: init_report(model, x) raised {type(exc).__name__}: {exc}")
+            messages.append(
+                f"on {label}: init_report(model, x) raised {type(exc).__name__}: {exc}"
+            )
             continue
         score, problems = _report_score(report, want, rtol, atol)
         scores.append(score)
@@ -602,8 +688,12 @@ def grade_layer_report(
     fraction = float(np.mean(scores))
     if messages:
         raise ExerciseError(
-            f"{name}: {fraction * 3:.2f} of 3 points:\n" + "\n".join(f"  - {m}" for m in messages),
-            exercise=name, check="values", total=len(batches), fraction=fraction,
+            f"{name}: {fraction * 3:.2f} of 3 points:\n"
+            + "\n".join(f"  - {m}" for m in messages),
+            exercise=name,
+            check="values",
+            total=len(batches),
+            fraction=fraction,
         )
     line = f"{name}: every hidden layer's std matches the measurement on {', '.join(batches)} (3.00 of 3 points)"
     print(f"✓ {line}")
@@ -641,13 +731,19 @@ class TrainingFacts:
     steps: int = 0
     weights_changed: bool = False
     accuracy: float = float("nan")
-    history_accuracy: Optional[float] = None
-    compared: Optional[dict] = None
+    history_accuracy: float | None = None
+    compared: dict | None = None
     config: dict = field(default_factory=dict)
 
 
-def grade_training_facts(facts: TrainingFacts, *, budget: int, threshold: float, tolerance: float = 0.02,
-                         compare: bool = True) -> CheckResult:
+def grade_training_facts(
+    facts: TrainingFacts,
+    *,
+    budget: int,
+    threshold: float,
+    tolerance: float = 0.02,
+    compare: bool = True,
+) -> CheckResult:
     """Grade task (c) from recomputed facts: three parts of one point each.
 
     1. **trains within the budget**: the model's weights changed, at most ``budget`` optimizer
@@ -665,17 +761,30 @@ def grade_training_facts(facts: TrainingFacts, *, budget: int, threshold: float,
     name = "train_capstone"
     parts = 3 if compare else 2
     if facts.error:
-        raise ExerciseError(f"{name}: {facts.error}", exercise=name, check="called", total=3, fraction=0.0)
+        raise ExerciseError(
+            f"{name}: {facts.error}",
+            exercise=name,
+            check="called",
+            total=3,
+            fraction=0.0,
+        )
     earned, problems, good = 0.0, [], []
     # 1. budget and honesty
     part1 = []
     if not facts.weights_changed:
-        part1.append("the model's weights did not change: the function did not train the model it was given")
+        part1.append(
+            "the model's weights did not change: the function did not train the model it was given"
+        )
     if facts.steps > budget:
         part1.append(f"it took {facts.steps} optimizer steps; the budget is {budget}")
     if facts.history_accuracy is None:
-        part1.append("the returned value has no test_accuracy history (the History of the training is expected)")
-    elif math.isfinite(facts.accuracy) and not abs(facts.history_accuracy - facts.accuracy) <= 0.005:
+        part1.append(
+            "the returned value has no test_accuracy history (the History of the training is expected)"
+        )
+    elif (
+        math.isfinite(facts.accuracy)
+        and not abs(facts.history_accuracy - facts.accuracy) <= 0.005
+    ):
         part1.append(
             f"the returned history ends at test accuracy {facts.history_accuracy:.3f}, but the trained "
             f"weights reach {facts.accuracy:.3f}: the history does not describe this training"
@@ -689,15 +798,23 @@ def grade_training_facts(facts: TrainingFacts, *, budget: int, threshold: float,
     if not facts.weights_changed:
         problems.append("no training, so no accuracy to compare with the threshold")
     elif not facts.accuracy >= threshold:
-        acc = "NaN (the run diverged)" if math.isnan(facts.accuracy) else f"{facts.accuracy:.3f}"
-        problems.append(f"test accuracy of the trained weights {acc} is below the threshold {threshold:.2f}")
+        acc = (
+            "NaN (the run diverged)"
+            if math.isnan(facts.accuracy)
+            else f"{facts.accuracy:.3f}"
+        )
+        problems.append(
+            f"test accuracy of the trained weights {acc} is below the threshold {threshold:.2f}"
+        )
     else:
         earned += 1
         good.append(f"test accuracy {facts.accuracy:.3f} ≥ {threshold:.2f}")
     # 3. fair comparison
     c = facts.compared
     if not compare:
-        good.append("the comparison with the default (part 3) is run by the grader, not here")
+        good.append(
+            "the comparison with the default (part 3) is run by the grader, not here"
+        )
     elif not facts.weights_changed:
         problems.append("no training, so nothing to compare with the default")
     elif c is None:
@@ -715,15 +832,29 @@ def grade_training_facts(facts: TrainingFacts, *, budget: int, threshold: float,
             problems.append(line + f" (more than {tolerance:.2f} below)")
     if problems:
         raise ExerciseError(
-            f"{name}: {earned * 3 / parts:.2f} of 3 points:\n" + "\n".join(f"  - {p}" for p in problems)
+            f"{name}: {earned * 3 / parts:.2f} of 3 points:\n"
+            + "\n".join(f"  - {p}" for p in problems)
             + ("\n  right: " + "; ".join(good) if good else ""),
-            exercise=name, check="parts", total=parts, fraction=earned / parts,
+            exercise=name,
+            check="parts",
+            total=parts,
+            fraction=earned / parts,
         )
-    line = f"{name}: " + "; ".join(good) + f" ({3:.2f} of 3 points)" if compare else f"{name}: " + "; ".join(good)
+    line = (
+        f"{name}: " + "; ".join(good) + f" ({3:.2f} of 3 points)"
+        if compare
+        else f"{name}: " + "; ".join(good)
+    )
     print(f"✓ {line}")
-    return CheckResult(name, ("budget", "threshold", "baseline")[:parts], 3.0, 3.0, line)
+    return CheckResult(
+        name, ("budget", "threshold", "baseline")[:parts], 3.0, 3.0, line
+    )
 
 
-def grade_training_run(facts: TrainingFacts, *, budget: int, threshold: float, tolerance: float = 0.02) -> CheckResult:
+def grade_training_run(
+    facts: TrainingFacts, *, budget: int, threshold: float, tolerance: float = 0.02
+) -> CheckResult:
     """Alias of :func:`grade_training_facts` (the name the course used before the batch grader)."""
-    return grade_training_facts(facts, budget=budget, threshold=threshold, tolerance=tolerance)
+    return grade_training_facts(
+        facts, budget=budget, threshold=threshold, tolerance=tolerance
+    )

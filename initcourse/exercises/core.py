@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -46,14 +46,16 @@ class ExerciseError(AssertionError):
         check: str = "",
         passed: Sequence[str] = (),
         total: int = 0,
-        fraction: Optional[float] = None,
+        fraction: float | None = None,
     ) -> None:
         super().__init__(message)
         self.exercise = exercise
         self.check = check
         self.passed = tuple(passed)
         self.total = int(total)
-        self.fraction = None if fraction is None else min(1.0, max(0.0, float(fraction)))
+        self.fraction = (
+            None if fraction is None else min(1.0, max(0.0, float(fraction)))
+        )
 
     @property
     def earned(self) -> float:
@@ -96,7 +98,9 @@ class CheckResult:
 class _Session:
     """Book-keeping of one checker run: the checks passed so far and how to fail."""
 
-    def __init__(self, exercise: str, fn: Callable[..., Any], checks: Sequence[str]) -> None:
+    def __init__(
+        self, exercise: str, fn: Callable[..., Any], checks: Sequence[str]
+    ) -> None:
         if not callable(fn):
             raise TypeError(
                 f"fn: expected your function (a callable), got {type(fn).__name__} {fn!r}"
@@ -126,16 +130,22 @@ class _Session:
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
         """Call the student function; turn its exceptions into helpful ExerciseErrors."""
-        shown = ", ".join([_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()])
+        shown = ", ".join(
+            [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()]
+        )
         try:
             return self.fn(*args, **kwargs)
         except NotImplementedError as exc:
             hint = f" (hint: {exc})" if str(exc) else ""
-            self.fail(f"not implemented yet: replace the `raise NotImplementedError` line with your code{hint}")
+            self.fail(
+                f"not implemented yet: replace the `raise NotImplementedError` line with your code{hint}"
+            )
         except ExerciseError:
             raise
         except Exception as exc:  # the student's code crashed: say where and how
-            self.fail(f"calling {self.exercise}({shown}) raised {type(exc).__name__}: {exc}")
+            self.fail(
+                f"calling {self.exercise}({shown}) raised {type(exc).__name__}: {exc}"
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def success(self, summary: str) -> CheckResult:
@@ -168,11 +178,15 @@ def _array(s: _Session, value: Any, call: str) -> np.ndarray:
     if value is None:
         s.fail(f"{call} returned None: did you forget the `return` statement?")
     if not isinstance(value, np.ndarray):
-        s.fail(f"{call} returned a {type(value).__name__}; return a numpy array (np.ndarray)")
+        s.fail(
+            f"{call} returned a {type(value).__name__}; return a numpy array (np.ndarray)"
+        )
     return value
 
 
-def _shape(s: _Session, w: np.ndarray, shape: tuple[int, ...], call: str, layout_hint: str = "") -> None:
+def _shape(
+    s: _Session, w: np.ndarray, shape: tuple[int, ...], call: str, layout_hint: str = ""
+) -> None:
     if w.shape == shape:
         return
     if len(shape) >= 2 and w.shape == shape[::-1]:
@@ -181,14 +195,18 @@ def _shape(s: _Session, w: np.ndarray, shape: tuple[int, ...], call: str, layout
             f"(fan_in, fan_out) for a dense kernel and (*kernel_size, in, out) for a convolution "
             f"kernel; return an array of exactly `shape`{layout_hint}"
         )
-    s.fail(f"{call} returned shape {w.shape}; expected exactly shape={shape}{layout_hint}")
+    s.fail(
+        f"{call} returned shape {w.shape}; expected exactly shape={shape}{layout_hint}"
+    )
 
 
 def _float32(s: _Session, w: np.ndarray, call: str) -> None:
     if w.dtype == np.float32:
         return
     if w.dtype == np.float64:
-        s.fail(f"{call} returned float64; Keras weights are float32, the dtype the initializer must return")
+        s.fail(
+            f"{call} returned float64; Keras weights are float32, the dtype the initializer must return"
+        )
     s.fail(f"{call} returned dtype {w.dtype}; Keras weights are float32")
 
 
@@ -255,12 +273,24 @@ class Grader:
     def __init__(self) -> None:
         self.items: list[GradeItem] = []
 
-    def add(self, name: str, points: float, max_points: float, message: str = "") -> GradeItem:
+    def add(
+        self, name: str, points: float, max_points: float, message: str = ""
+    ) -> GradeItem:
         """Record an item graded by hand (e.g. a conceptual answer)."""
-        if not isinstance(max_points, (int, float)) or isinstance(max_points, bool) or not max_points > 0:
+        if (
+            not isinstance(max_points, (int, float))
+            or isinstance(max_points, bool)
+            or not max_points > 0
+        ):
             raise ValueError(f"max_points: must be a number > 0, got {max_points!r}")
-        if not isinstance(points, (int, float)) or isinstance(points, bool) or not 0 <= points <= max_points:
-            raise ValueError(f"points: must be a number in [0, max_points={max_points}], got {points!r}")
+        if (
+            not isinstance(points, (int, float))
+            or isinstance(points, bool)
+            or not 0 <= points <= max_points
+        ):
+            raise ValueError(
+                f"points: must be a number in [0, max_points={max_points}], got {points!r}"
+            )
         item = GradeItem(name, float(points), float(max_points), message)
         self.items.append(item)
         return item
@@ -269,16 +299,20 @@ class Grader:
         self,
         name: str,
         fn: Callable[..., Any],
-        checker: Optional[Callable[[Callable[..., Any]], CheckResult]] = None,
+        checker: Callable[[Callable[..., Any]], CheckResult] | None = None,
         *,
         points: float = 1.0,
     ) -> GradeItem:
         """Run ``checker(fn)`` (default ``CHECKERS[name]``) quietly and record the credit earned."""
         if checker is None:
-            from . import CHECKERS  # the registry is assembled in the package's __init__
+            from . import (
+                CHECKERS,
+            )  # the registry is assembled in the package's __init__
 
             if name not in CHECKERS:
-                raise ValueError(f"name: no checker named {name!r}; known names are {', '.join(sorted(CHECKERS))} (or pass checker=)")
+                raise ValueError(
+                    f"name: no checker named {name!r}; known names are {', '.join(sorted(CHECKERS))} (or pass checker=)"
+                )
             checker = CHECKERS[name]
         buf = io.StringIO()
         try:
@@ -286,7 +320,9 @@ class Grader:
                 result = checker(fn)
         except ExerciseError as exc:
             return self.add(name, round(points * exc.earned, 2), points, f"✗ {exc}")
-        except Exception as exc:  # a crash of the student's code outside the checker's guard
+        except (
+            Exception
+        ) as exc:  # a crash of the student's code outside the checker's guard
             return self.add(name, 0.0, points, f"✗ {type(exc).__name__}: {exc}")
         return self.add(name, float(points), points, f"✓ {result.message}")
 
@@ -307,8 +343,12 @@ class Grader:
         lines.append("-" * len(lines[0]) + "-" * 20)
         for i in self.items:
             first = i.message.splitlines()[0] if i.message else ""
-            lines.append(f"{i.name:<{width}}  {i.points:>6.2f} / {i.max_points:<4g}  {first}")
+            lines.append(
+                f"{i.name:<{width}}  {i.points:>6.2f} / {i.max_points:<4g}  {first}"
+            )
         lines.append("-" * len(lines[0]) + "-" * 20)
         pct = 100.0 * self.total / self.max_total if self.max_total else 0.0
-        lines.append(f"{'Total':<{width}}  {self.total:>6.2f} / {self.max_total:<4g}  ({pct:.0f}%)")
+        lines.append(
+            f"{'Total':<{width}}  {self.total:>6.2f} / {self.max_total:<4g}  ({pct:.0f}%)"
+        )
         return "\n".join(lines)

@@ -28,7 +28,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -38,11 +38,11 @@ from initcourse.exercises.capstone import (
     ROLE_POINTS,
     ChoiceVerdict,
     TrainingFacts,
+    _choice_result,
     canonical_initializer,
     grade_layer_report,
     grade_training_facts,
     judge_initializer_choice,
-    _choice_result,
 )
 from initcourse.exercises.core import CheckResult, ExerciseError
 
@@ -81,7 +81,11 @@ THRESHOLD = 0.90
 """Task (c): the test accuracy the trained network must reach."""
 
 ALLOWED_SETTINGS = {
-    "optimizer": {"sgd": (0.01, 0.05), "momentum": (0.002, 0.005), "adam": (2e-4, 1e-3)},
+    "optimizer": {
+        "sgd": (0.01, 0.05),
+        "momentum": (0.002, 0.005),
+        "adam": (2e-4, 1e-3),
+    },
     "batch_size": (32, 128),
 }
 """What task (c) lets the student choose: an optimizer, a learning rate in its range, a batch size
@@ -89,7 +93,11 @@ in the range, any seed. The model answer earns full marks in all of it (``tests/
 The ranges stop where the model answer starts to diverge in some seed with batches of 32 (SGD at
 0.1, momentum at 0.03 did, measured over five seeds)."""
 
-COMPARISON_GRID = {"sgd": (0.005, 0.015, 0.05), "momentum": (0.001, 0.003, 0.01), "adam": (1e-4, 3e-4, 1e-3)}
+COMPARISON_GRID = {
+    "sgd": (0.005, 0.015, 0.05),
+    "momentum": (0.001, 0.003, 0.01),
+    "adam": (1e-4, 3e-4, 1e-3),
+}
 """The learning rates tried for both initializations in the comparison of task (c): a factor of
 about 3 apart, reaching below the allowed range, where a badly scaled default may do best."""
 COMPARISON_SEEDS = (0, 1, 2)
@@ -99,7 +107,7 @@ COMPARISON_SEEDS = (0, 1, 2)
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
-def keras_initializer(value: Any, seed: Optional[int] = None):
+def keras_initializer(value: Any, seed: int | None = None):
     """A fresh Keras initializer for ``value`` (a name, an initializer object or a config dict).
 
     Names are read the way task (a) reads them, so every name it accepts builds:
@@ -114,7 +122,9 @@ def keras_initializer(value: Any, seed: Optional[int] = None):
         config = dict(value.get("config", {}))
         if "seed" in _config_keys(value["class_name"]):
             config["seed"] = seed
-        return keras.initializers.get({"class_name": value["class_name"], "config": config})
+        return keras.initializers.get(
+            {"class_name": value["class_name"], "config": config}
+        )
     if isinstance(value, str):
         config = canonical_initializer(value)
         if config is None:
@@ -126,15 +136,22 @@ def keras_initializer(value: Any, seed: Optional[int] = None):
     return resolve_initializer(value, seed=seed, layer_index=0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _config_keys(class_name: str) -> tuple[str, ...]:
     import keras
 
     return tuple(keras.initializers.get(class_name).get_config())
 
 
-def build_capstone(initializers: Optional[Mapping[str, Any]] = None, *, block_activations: Sequence[str] = BLOCK_ACTIVATIONS,
-                   width: int = WIDTH, input_dim: int = 64, n_classes: int = 10, seed: int = SEED):
+def build_capstone(
+    initializers: Mapping[str, Any] | None = None,
+    *,
+    block_activations: Sequence[str] = BLOCK_ACTIVATIONS,
+    width: int = WIDTH,
+    input_dim: int = 64,
+    n_classes: int = 10,
+    seed: int = SEED,
+):
     """The capstone network: embed -> one residual block per activation -> head (logits).
 
     ``initializers`` maps a role (``"embed"``, ``"residual_out"``, ``"head"`` and each activation
@@ -149,15 +166,28 @@ def build_capstone(initializers: Optional[Mapping[str, Any]] = None, *, block_ac
     layer_index = iter(range(10_000))
 
     def kernel(role):
-        return keras_initializer(chosen.get(role, "glorot_uniform"), seed=seed + next(layer_index))
+        return keras_initializer(
+            chosen.get(role, "glorot_uniform"), seed=seed + next(layer_index)
+        )
 
     x = keras.Input(shape=(input_dim,), name="pixels")
     h = keras.layers.Dense(width, kernel_initializer=kernel("embed"), name="embed")(x)
     for block, act in enumerate(block_activations, start=1):
-        u = keras.layers.Dense(width, activation=act, kernel_initializer=kernel(act), name=f"block{block:02d}_{act}")(h)
-        v = keras.layers.Dense(width, kernel_initializer=kernel("residual_out"), name=f"block{block:02d}_out")(u)
+        u = keras.layers.Dense(
+            width,
+            activation=act,
+            kernel_initializer=kernel(act),
+            name=f"block{block:02d}_{act}",
+        )(h)
+        v = keras.layers.Dense(
+            width,
+            kernel_initializer=kernel("residual_out"),
+            name=f"block{block:02d}_out",
+        )(u)
         h = keras.layers.Add(name=f"block{block:02d}_add")([h, v])
-    logits = keras.layers.Dense(n_classes, kernel_initializer=kernel("head"), name="head")(h)
+    logits = keras.layers.Dense(
+        n_classes, kernel_initializer=kernel("head"), name="head"
+    )(h)
     return keras.Model(x, logits, name="capstone")
 
 
@@ -174,10 +204,20 @@ def hidden_stds(model, x) -> dict[str, float]:
     """The grader's measurement: std of the output of every hidden (nonlinear) layer on ``x``."""
     import keras
 
-    hidden = [layer for layer in model.layers if getattr(layer, "activation", None) is not None
-              and getattr(layer.activation, "__name__", "linear") != "linear" and hasattr(layer, "kernel")]
-    outputs = keras.Model(model.input, [layer.output for layer in hidden])(np.asarray(x, dtype=np.float32))
-    return {layer.name: float(np.std(np.asarray(out, dtype=np.float64))) for layer, out in zip(hidden, outputs)}
+    hidden = [
+        layer
+        for layer in model.layers
+        if getattr(layer, "activation", None) is not None
+        and getattr(layer.activation, "__name__", "linear") != "linear"
+        and hasattr(layer, "kernel")
+    ]
+    outputs = keras.Model(model.input, [layer.output for layer in hidden])(
+        np.asarray(x, dtype=np.float32)
+    )
+    return {
+        layer.name: float(np.std(np.asarray(out, dtype=np.float64)))
+        for layer, out in zip(hidden, outputs)
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -194,7 +234,9 @@ def report_batches(data=None) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(2024)
     return {
         "the probe batch": np.asarray(data.x_train[:256], dtype=np.float32),
-        "a random batch of std 2": (2.0 * rng.standard_normal((128, data.x_train.shape[1]))).astype(np.float32),
+        "a random batch of std 2": (
+            2.0 * rng.standard_normal((128, data.x_train.shape[1]))
+        ).astype(np.float32),
         "an all-zero batch": np.zeros((64, data.x_train.shape[1]), dtype=np.float32),
     }
 
@@ -212,7 +254,9 @@ def _effective_for(effective: Mapping[str, Any]) -> dict:
 def test_accuracy(model, data=None) -> float:
     """Test accuracy of ``model`` on the digits, computed here (not read from any history)."""
     data = capstone_data() if data is None else data
-    logits = np.asarray(model(np.asarray(data.x_test, dtype=np.float32), training=False))
+    logits = np.asarray(
+        model(np.asarray(data.x_test, dtype=np.float32), training=False)
+    )
     if not np.all(np.isfinite(logits)):
         return float("nan")
     return float(np.mean(np.argmax(logits, axis=1) == data.y_test))
@@ -224,19 +268,41 @@ def test_accuracy(model, data=None) -> float:
 _COMPARE_CACHE: dict[str, float] = {}
 
 
-def _median_best(effective: Optional[Mapping[str, Any]], optimizer: str, batch_size: int, data) -> tuple[float, float]:
+def _median_best(
+    effective: Mapping[str, Any] | None, optimizer: str, batch_size: int, data
+) -> tuple[float, float]:
     """(best median test accuracy over the grid, its learning rate), cached per initialization."""
     from initcourse.training import train
 
-    key = json.dumps([effective, optimizer, batch_size, COMPARISON_GRID[optimizer], COMPARISON_SEEDS], sort_keys=True, default=str)
+    key = json.dumps(
+        [
+            effective,
+            optimizer,
+            batch_size,
+            COMPARISON_GRID[optimizer],
+            COMPARISON_SEEDS,
+        ],
+        sort_keys=True,
+        default=str,
+    )
     if key in _COMPARE_CACHE:
         return _COMPARE_CACHE[key]
     best = (-1.0, float("nan"))
     for lr in COMPARISON_GRID[optimizer]:
         accs = []
         for seed in COMPARISON_SEEDS:
-            model = build_capstone(_effective_for(effective) if effective else None, seed=seed)
-            train(model, data, steps=BUDGET, batch_size=batch_size, optimizer=optimizer, learning_rate=lr, seed=seed)
+            model = build_capstone(
+                _effective_for(effective) if effective else None, seed=seed
+            )
+            train(
+                model,
+                data,
+                steps=BUDGET,
+                batch_size=batch_size,
+                optimizer=optimizer,
+                learning_rate=lr,
+                seed=seed,
+            )
             acc = test_accuracy(model, data)
             accs.append(0.0 if math.isnan(acc) else acc)
         med = float(np.median(accs))
@@ -246,7 +312,12 @@ def _median_best(effective: Optional[Mapping[str, Any]], optimizer: str, batch_s
     return best
 
 
-def compare_with_default(effective: Mapping[str, Any], optimizer: str = "sgd", batch_size: int = 64, data=None) -> dict:
+def compare_with_default(
+    effective: Mapping[str, Any],
+    optimizer: str = "sgd",
+    batch_size: int = 64,
+    data=None,
+) -> dict:
     """Train the initialization ``effective`` and the Keras default with the same tuning.
 
     Each gets the best learning rate of ``COMPARISON_GRID[optimizer]``, judged by the median test
@@ -255,13 +326,31 @@ def compare_with_default(effective: Mapping[str, Any], optimizer: str = "sgd", b
     """
     data = capstone_data() if data is None else data
     if optimizer not in COMPARISON_GRID:
-        optimizer = "adam" if optimizer in ("rmsprop",) else "sgd" if optimizer != "nesterov" else "momentum"
-    batch_size = int(min(max(int(batch_size), ALLOWED_SETTINGS["batch_size"][0]), ALLOWED_SETTINGS["batch_size"][1]))
+        optimizer = (
+            "adam"
+            if optimizer in ("rmsprop",)
+            else "sgd"
+            if optimizer != "nesterov"
+            else "momentum"
+        )
+    batch_size = int(
+        min(
+            max(int(batch_size), ALLOWED_SETTINGS["batch_size"][0]),
+            ALLOWED_SETTINGS["batch_size"][1],
+        )
+    )
     chosen, chosen_lr = _median_best(dict(effective), optimizer, batch_size, data)
     default, default_lr = _median_best(None, optimizer, batch_size, data)
-    return {"optimizer": optimizer, "batch_size": batch_size, "grid": list(COMPARISON_GRID[optimizer]),
-            "seeds": list(COMPARISON_SEEDS), "chosen": chosen, "chosen_lr": chosen_lr,
-            "default": default, "default_lr": default_lr}
+    return {
+        "optimizer": optimizer,
+        "batch_size": batch_size,
+        "grid": list(COMPARISON_GRID[optimizer]),
+        "seeds": list(COMPARISON_SEEDS),
+        "chosen": chosen,
+        "chosen_lr": chosen_lr,
+        "default": default,
+        "default_lr": default_lr,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,15 +382,25 @@ class _OptimizerRecorder:
         self.base.__init__ = self.original
 
 
-def run_report(fn: Callable, effective: Mapping[str, Any], weights: Sequence[np.ndarray], x: np.ndarray) -> Any:
+def run_report(
+    fn: Callable,
+    effective: Mapping[str, Any],
+    weights: Sequence[np.ndarray],
+    x: np.ndarray,
+) -> Any:
     """Build the network with ``effective`` and ``weights`` and return ``fn(model, x)``."""
     model = build_capstone(_effective_for(effective))
     model.set_weights([np.asarray(w) for w in weights])
     return fn(model, np.asarray(x, dtype=np.float32))
 
 
-def run_training(fn: Callable, effective: Mapping[str, Any], weights: Sequence[np.ndarray], steps: int,
-                 train_calls: Optional[list] = None) -> dict:
+def run_training(
+    fn: Callable,
+    effective: Mapping[str, Any],
+    weights: Sequence[np.ndarray],
+    steps: int,
+    train_calls: list | None = None,
+) -> dict:
     """Build the network, call ``fn(model, data, steps)``; return the weights and what happened.
 
     Returns ``{"weights", "steps", "history_accuracy", "config"}``: the steps are counted from
@@ -313,7 +412,9 @@ def run_training(fn: Callable, effective: Mapping[str, Any], weights: Sequence[n
     model.set_weights([np.asarray(w) for w in weights])
     with _OptimizerRecorder() as created:
         history = fn(model, data, steps)
-    taken = sum(int(np.asarray(o.iterations)) for o in {id(o): o for o in created}.values())
+    taken = sum(
+        int(np.asarray(o.iterations)) for o in {id(o): o for o in created}.values()
+    )
     acc = getattr(history, "test_accuracy", None)
     try:
         history_accuracy = float(acc[-1]) if acc is not None and len(acc) else None
@@ -321,12 +422,22 @@ def run_training(fn: Callable, effective: Mapping[str, Any], weights: Sequence[n
         history_accuracy = None
     config = {}
     if train_calls:
-        config = {k: v for k, v in train_calls[-1].items() if k in _TRAIN_KEYS and isinstance(v, (str, int, float))}
-    return {"weights": [np.asarray(w) for w in model.get_weights()], "steps": taken,
-            "history_accuracy": history_accuracy, "config": config}
+        config = {
+            k: v
+            for k, v in train_calls[-1].items()
+            if k in _TRAIN_KEYS and isinstance(v, (str, int, float))
+        }
+    return {
+        "weights": [np.asarray(w) for w in model.get_weights()],
+        "steps": taken,
+        "history_accuracy": history_accuracy,
+        "config": config,
+    }
 
 
-def sandbox_op(namespace: dict, request: dict, train_calls: Optional[list] = None) -> Any:
+def sandbox_op(
+    namespace: dict, request: dict, train_calls: list | None = None
+) -> Any:
     """Run one capstone request in the sandbox process (see :mod:`initcourse.grading.sandbox`)."""
     fn = namespace.get(request["name"])
     if not callable(fn):
@@ -334,16 +445,23 @@ def sandbox_op(namespace: dict, request: dict, train_calls: Optional[list] = Non
     if request["task"] == "report":
         return run_report(fn, request["effective"], request["weights"], request["x"])
     if request["task"] == "train":
-        return run_training(fn, request["effective"], request["weights"], request["steps"], train_calls)
+        return run_training(
+            fn, request["effective"], request["weights"], request["steps"], train_calls
+        )
     raise ValueError(f"unknown capstone task {request['task']!r}")
 
 
-def training_facts(result: Any, effective: Mapping[str, Any], *, compare: bool = True) -> TrainingFacts:
+def training_facts(
+    result: Any, effective: Mapping[str, Any], *, compare: bool = True
+) -> TrainingFacts:
     """Turn what :func:`run_training` returned into :class:`TrainingFacts`, recomputing the accuracy."""
     facts = TrainingFacts()
     if isinstance(result, BaseException):
-        facts.error = ("is not implemented yet (it raises NotImplementedError)" if isinstance(result, NotImplementedError)
-                       else f"train_capstone(model, data, steps) raised {type(result).__name__}: {result}")
+        facts.error = (
+            "is not implemented yet (it raises NotImplementedError)"
+            if isinstance(result, NotImplementedError)
+            else f"train_capstone(model, data, steps) raised {type(result).__name__}: {result}"
+        )
         return facts
     data = capstone_data()
     start = build_capstone(_effective_for(effective)).get_weights()
@@ -354,14 +472,20 @@ def training_facts(result: Any, effective: Mapping[str, Any], *, compare: bool =
     except Exception as exc:  # noqa: BLE001 - the student's function replaced the layers
         facts.error = f"the model's weights cannot be read back after the call ({type(exc).__name__}: {exc})"
         return facts
-    facts.weights_changed = any(not np.array_equal(a, b) for a, b in zip(start, weights))
+    facts.weights_changed = any(
+        not np.array_equal(a, b) for a, b in zip(start, weights)
+    )
     facts.steps = int(result["steps"])
     facts.history_accuracy = result["history_accuracy"]
     facts.accuracy = test_accuracy(model, data)
     facts.config = dict(result.get("config", {}))
     if compare:
-        facts.compared = compare_with_default(effective, str(facts.config.get("optimizer", "sgd")),
-                                              int(facts.config.get("batch_size", 128)), data)
+        facts.compared = compare_with_default(
+            effective,
+            str(facts.config.get("optimizer", "sgd")),
+            int(facts.config.get("batch_size", 128)),
+            data,
+        )
     return facts
 
 
@@ -383,7 +507,9 @@ class SelfCheck:
     message: str
 
 
-def _self_check(task: str, max_points: float, run: Callable[[], CheckResult]) -> SelfCheck:
+def _self_check(
+    task: str, max_points: float, run: Callable[[], CheckResult]
+) -> SelfCheck:
     try:
         result = run()
     except ExerciseError as exc:
@@ -393,7 +519,7 @@ def _self_check(task: str, max_points: float, run: Callable[[], CheckResult]) ->
     return SelfCheck(task, max_points, max_points, f"✓ {result.message}")
 
 
-def _verdict(choose: Optional[Callable]) -> ChoiceVerdict:
+def _verdict(choose: Callable | None) -> ChoiceVerdict:
     if choose is None:
         return judge_initializer_choice({JUDGED_NETWORKS[0]: MODEL_ANSWER_INITIALIZERS})
     answers: dict = {}
@@ -410,10 +536,14 @@ def check_choose_initializers(fn: Callable) -> SelfCheck:
 
     The same judgement as the grader's (:func:`initcourse.exercises.grade_initializer_choice`).
     """
-    return _self_check("(a) choose_initializers", 4.0, lambda: _choice_result(_verdict(fn)))
+    return _self_check(
+        "(a) choose_initializers", 4.0, lambda: _choice_result(_verdict(fn))
+    )
 
 
-def check_init_report(fn: Callable, choose_initializers: Optional[Callable] = None) -> SelfCheck:
+def check_init_report(
+    fn: Callable, choose_initializers: Callable | None = None
+) -> SelfCheck:
     """Self-check of task (b), 3 points: your report against this module's measurement, on three batches.
 
     The network is built with ``choose_initializers`` for the roles it gets right and with the
@@ -422,10 +552,19 @@ def check_init_report(fn: Callable, choose_initializers: Optional[Callable] = No
     """
     verdict = _verdict(choose_initializers)
     model = build_capstone(_effective_for(verdict.effective))
-    return _self_check("(b) init_report", 3.0, lambda: grade_layer_report(fn, model, report_batches(), hidden_stds))
+    return _self_check(
+        "(b) init_report",
+        3.0,
+        lambda: grade_layer_report(fn, model, report_batches(), hidden_stds),
+    )
 
 
-def check_train_capstone(fn: Callable, choose_initializers: Optional[Callable] = None, *, compare: bool = False) -> SelfCheck:
+def check_train_capstone(
+    fn: Callable,
+    choose_initializers: Callable | None = None,
+    *,
+    compare: bool = False,
+) -> SelfCheck:
     """Self-check of task (c), 3 points, as the grader does it; ``compare=False`` skips part 3.
 
     The comparison with the default trains 18 networks (about half a minute); the batch grader
@@ -457,8 +596,13 @@ def check_train_capstone(fn: Callable, choose_initializers: Optional[Callable] =
         if patched_global:
             fn_globals["train"] = original
     facts = training_facts(result, effective, compare=compare)
-    return _self_check("(c) train_capstone", 3.0,
-                       lambda: grade_training_facts(facts, budget=BUDGET, threshold=THRESHOLD, compare=compare))
+    return _self_check(
+        "(c) train_capstone",
+        3.0,
+        lambda: grade_training_facts(
+            facts, budget=BUDGET, threshold=THRESHOLD, compare=compare
+        ),
+    )
 
 
 def self_check_table(*results: SelfCheck) -> str:
@@ -466,9 +610,17 @@ def self_check_table(*results: SelfCheck) -> str:
     width = max([len("Task"), len("Total")] + [len(r.task) for r in results])
     lines = [f"{'Task':<{width}}  {'Points':>13}  Result", "-" * (width + 40)]
     for r in results:
-        verdict = "all checks passed" if r.points == r.max_points else "see the messages of its cell"
-        lines.append(f"{r.task:<{width}}  {r.points:>6.2f} / {r.max_points:<4g}  {verdict}")
+        verdict = (
+            "all checks passed"
+            if r.points == r.max_points
+            else "see the messages of its cell"
+        )
+        lines.append(
+            f"{r.task:<{width}}  {r.points:>6.2f} / {r.max_points:<4g}  {verdict}"
+        )
     total, most = sum(r.points for r in results), sum(r.max_points for r in results)
     lines.append("-" * (width + 40))
-    lines.append(f"{'Total':<{width}}  {total:>6.2f} / {most:<4g}  (a self-check: your grade comes from your instructor's grader)")
+    lines.append(
+        f"{'Total':<{width}}  {total:>6.2f} / {most:<4g}  (a self-check: your grade comes from your instructor's grader)"
+    )
     return "\n".join(lines)

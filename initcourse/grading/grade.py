@@ -33,10 +33,16 @@ import time
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 from .manifest import SPECIAL_CHECKERS, cell_key, identify_chapter
-from .sandbox import WATCHED_MODULES, RemoteFunction, Sandbox, SandboxDied, SandboxTimeout
+from .sandbox import (
+    WATCHED_MODULES,
+    RemoteFunction,
+    Sandbox,
+    SandboxDied,
+    SandboxTimeout,
+)
 
 __all__ = [
     "ItemResult",
@@ -119,14 +125,26 @@ class SubmissionResult:
 # ------------------------------------------------------------------------------------------
 # Extracting the student's code
 # ------------------------------------------------------------------------------------------
-_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
+_KEEP = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Assign,
+    ast.AnnAssign,
+)
 
 
 def _ipython_to_python(source: str) -> str:
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
-        return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        return "\n".join(
+            line
+            for line in source.splitlines()
+            if not line.lstrip().startswith(("%", "!"))
+        )
     return TransformerManager().transform_cell(source)
 
 
@@ -134,7 +152,11 @@ def _keepable(stmt: ast.stmt) -> bool:
     if isinstance(stmt, _KEEP):
         return True
     if isinstance(stmt, (ast.If, ast.Try)):
-        bodies = [stmt.body, stmt.orelse] + ([h.body for h in stmt.handlers] + [stmt.finalbody] if isinstance(stmt, ast.Try) else [])
+        bodies = [stmt.body, stmt.orelse] + (
+            [h.body for h in stmt.handlers] + [stmt.finalbody]
+            if isinstance(stmt, ast.Try)
+            else []
+        )
         return all(_keepable(s) for body in bodies for s in body)
     return False
 
@@ -163,16 +185,29 @@ def extract_code(nb: Any, entry: dict) -> tuple[list[tuple[int, str]], list[dict
             tree = ast.parse(text)
         except SyntaxError as exc:
             names = re.findall(r"^\s*def\s+(\w+)", source, flags=re.M)
-            errors.append({"cell": index, "message": f"SyntaxError: {exc.msg} (line {exc.lineno})", "defines": names})
+            errors.append(
+                {
+                    "cell": index,
+                    "message": f"SyntaxError: {exc.msg} (line {exc.lineno})",
+                    "defines": names,
+                }
+            )
             continue
         tags = set(cell.get("metadata", {}).get("tags", []))
-        defines = any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for s in tree.body)
+        defines = any(
+            isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            for s in tree.body
+        )
         for stmt in tree.body:
             if not _keepable(stmt):
                 continue
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.If, ast.Try)) and not (defines or tags & {"stub", "answer"}):
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.If, ast.Try)) and not (
+                defines or tags & {"stub", "answer"}
+            ):
                 continue
-            chunks.append((index, ast.get_source_segment(text, stmt) or ast.unparse(stmt)))
+            chunks.append(
+                (index, ast.get_source_segment(text, stmt) or ast.unparse(stmt))
+            )
     return chunks, errors
 
 
@@ -185,7 +220,10 @@ def _prelude_source(entry: dict, chunks: list[tuple[int, str]]) -> str:
     for item in entry["prelude"]:
         if not set(item["binds"]) & used:
             continue
-        if "initcourse.exercises" in item["source"] or "initcourse.grading" in item["source"]:
+        if (
+            "initcourse.exercises" in item["source"]
+            or "initcourse.grading" in item["source"]
+        ):
             continue  # the checkers are the grader's business
         lines.append(item["source"])
     lines.append("SEED = 0")
@@ -202,10 +240,12 @@ class _Runner:
     costs the points of its own exercise only.
     """
 
-    def __init__(self, prelude: str, chunks: list, timeout: float, python: Optional[str]) -> None:
+    def __init__(
+        self, prelude: str, chunks: list, timeout: float, python: str | None
+    ) -> None:
         self.prelude, self.chunks, self.python = prelude, chunks, python
         self.timeout = float(timeout)
-        self.sandbox: Optional[Sandbox] = None
+        self.sandbox: Sandbox | None = None
         self.load_errors: list = []
         self.defined: set = set()
         self.loads = 0
@@ -224,7 +264,7 @@ class _Runner:
             return f"✗ not graded: {self.last_problem}"
         return f"✗ your notebook defines no function {name}: nothing to grade"
 
-    def ensure(self) -> Optional[Sandbox]:
+    def ensure(self) -> Sandbox | None:
         if self.sandbox is not None and self.sandbox.proc.poll() is None:
             return self.sandbox
         if self.sandbox is not None:
@@ -253,7 +293,7 @@ class _Runner:
             self.defined = set(answer["defined"])
         return self.sandbox
 
-    def function(self, name: str) -> Optional[RemoteFunction]:
+    def function(self, name: str) -> RemoteFunction | None:
         box = self.ensure()
         if box is None:
             return None
@@ -276,7 +316,10 @@ def _run_checker(checker: Any, fn: Any) -> tuple[float, str]:
     except ExerciseError as exc:
         return exc.earned, f"✗ {exc}"
     except SandboxTimeout:
-        return 0.0, "✗ time limit: your function did not return in time (the grader stopped it)"
+        return (
+            0.0,
+            "✗ time limit: your function did not return in time (the grader stopped it)",
+        )
     except SandboxDied as exc:
         return 0.0, f"✗ {exc}"
     return 1.0, f"✓ {result.message}"
@@ -285,7 +328,7 @@ def _run_checker(checker: Any, fn: Any) -> tuple[float, str]:
 def _item_standard(runner: _Runner, ex: dict, item: ItemResult) -> None:
     from initcourse.exercises import CHECKERS
 
-    name = ex["checker"][len("check_"):]
+    name = ex["checker"][len("check_") :]
     checker = CHECKERS.get(name)
     if checker is None:
         item.message = f"✗ the grader has no checker {ex['checker']} (a course problem: tell your instructor)"
@@ -313,7 +356,13 @@ def _item_standard(runner: _Runner, ex: dict, item: ItemResult) -> None:
 
 def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
     """Grade the capstone's three tasks; ``items`` maps checker names to their ItemResult."""
-    from initcourse.exercises.capstone import JUDGED_NETWORKS, _choice_result, grade_layer_report, grade_training_facts, judge_initializer_choice
+    from initcourse.exercises.capstone import (
+        JUDGED_NETWORKS,
+        _choice_result,
+        grade_layer_report,
+        grade_training_facts,
+        judge_initializer_choice,
+    )
     from initcourse.grading import capstone as cap
 
     def remote_answers(name: str) -> dict:
@@ -326,7 +375,9 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
             try:
                 answers[acts] = fn(list(acts))
             except SandboxTimeout:
-                answers[acts] = TimeoutError("time limit: it did not return in time (the grader stopped it)")
+                answers[acts] = TimeoutError(
+                    "time limit: it did not return in time (the grader stopped it)"
+                )
                 runner.timeouts.append(name)
                 fn = runner.function(name)
             except SandboxDied as exc:
@@ -354,16 +405,34 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
         if "init_report" not in runner.defined:
             item.message = runner.missing("init_report")
         else:
+
             def report(_model: Any, x: Any) -> Any:
                 box = runner.ensure()
                 if box is None:
                     raise RuntimeError(runner.last_problem)
-                value, _ = box.call("init_report", (), {}, runner.timeout, op="capstone", task="report",
-                                    effective=effective, weights=weights, x=x)
+                value, _ = box.call(
+                    "init_report",
+                    (),
+                    {},
+                    runner.timeout,
+                    op="capstone",
+                    task="report",
+                    effective=effective,
+                    weights=weights,
+                    x=x,
+                )
                 return value
 
-            share, message = _run_checker(lambda fn: grade_layer_report(fn, model, cap.report_batches(), cap.hidden_stds), report)
-            item.points, item.message = round(item.max_points * share, 2), message + (note if share < 1 else "")
+            share, message = _run_checker(
+                lambda fn: grade_layer_report(
+                    fn, model, cap.report_batches(), cap.hidden_stds
+                ),
+                report,
+            )
+            item.points, item.message = (
+                round(item.max_points * share, 2),
+                message + (note if share < 1 else ""),
+            )
 
     if "check_train_capstone" in items:
         item = items["check_train_capstone"]
@@ -376,18 +445,39 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
                 result = RuntimeError(runner.last_problem)
             else:
                 try:
-                    result, _ = box.call("train_capstone", (), {}, runner.timeout, op="capstone", task="train",
-                                         effective=effective, weights=weights, steps=cap.BUDGET)
+                    result, _ = box.call(
+                        "train_capstone",
+                        (),
+                        {},
+                        runner.timeout,
+                        op="capstone",
+                        task="train",
+                        effective=effective,
+                        weights=weights,
+                        steps=cap.BUDGET,
+                    )
                 except SandboxTimeout:
-                    result = TimeoutError("time limit: it did not return in time (the grader stopped it)")
+                    result = TimeoutError(
+                        "time limit: it did not return in time (the grader stopped it)"
+                    )
                     runner.timeouts.append("train_capstone")
                 except SandboxDied as exc:
                     result = RuntimeError(str(exc))
                 except Exception as exc:  # noqa: BLE001
                     result = exc
-            facts = cap.training_facts(result, effective, compare=not isinstance(result, BaseException))
-            share, message = _run_checker(lambda _fn: grade_training_facts(facts, budget=cap.BUDGET, threshold=cap.THRESHOLD), None)
-            item.points, item.message = round(item.max_points * share, 2), message + (note if share < 1 else "")
+            facts = cap.training_facts(
+                result, effective, compare=not isinstance(result, BaseException)
+            )
+            share, message = _run_checker(
+                lambda _fn: grade_training_facts(
+                    facts, budget=cap.BUDGET, threshold=cap.THRESHOLD
+                ),
+                None,
+            )
+            item.points, item.message = (
+                round(item.max_points * share, 2),
+                message + (note if share < 1 else ""),
+            )
 
 
 def _exercise_cells(nb: Any, entry: dict) -> set:
@@ -395,13 +485,23 @@ def _exercise_cells(nb: Any, entry: dict) -> set:
     names = {ex["function"] for ex in entry["exercises"]}
     out = set()
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code" and any(re.search(rf"^\s*def\s+{n}\b", cell.get("source", ""), flags=re.M) for n in names):
+        if cell.get("cell_type") == "code" and any(
+            re.search(rf"^\s*def\s+{n}\b", cell.get("source", ""), flags=re.M)
+            for n in names
+        ):
             out.add(index)
     return out
 
 
-def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float = 120.0, expect: Optional[str] = None,
-                     python: Optional[str] = None, name: Optional[str] = None) -> SubmissionResult:
+def grade_submission(
+    path: str | Path,
+    manifest: dict,
+    *,
+    timeout: float = 120.0,
+    expect: str | None = None,
+    python: str | None = None,
+    name: str | None = None,
+) -> SubmissionResult:
     """Grade one submitted notebook; never raises for a problem of the submission."""
     import nbformat
 
@@ -412,7 +512,9 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
         nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, not UTF-8
         result.status = "unreadable"
-        result.notes.append(f"the file is not a readable Jupyter notebook ({type(exc).__name__}: {str(exc)[:200]})")
+        result.notes.append(
+            f"the file is not a readable Jupyter notebook ({type(exc).__name__}: {str(exc)[:200]})"
+        )
         if expect and expect in manifest["chapters"]:
             _zero_items(result, manifest["chapters"][expect])
         result.seconds = time.monotonic() - start
@@ -422,7 +524,9 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
         result.chapter = stem or ""
         result.status = "wrong-chapter" if stem else "unknown-chapter"
         what = f"chapter {stem}" if stem else "no chapter of the course"
-        result.notes.append(f"this notebook is {what} ({how}); the assignment is {expect}")
+        result.notes.append(
+            f"this notebook is {what} ({how}); the assignment is {expect}"
+        )
         _zero_items(result, manifest["chapters"][expect])
         result.seconds = time.monotonic() - start
         return result
@@ -441,8 +545,14 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
         return result
     chunks, syntax = extract_code(nb, entry)
     for err in syntax:
-        defines = f" (it defines {', '.join(err['defines'])}, which therefore cannot be graded)" if err["defines"] else ""
-        result.notes.append(f"cell {err['cell']} does not parse: {err['message']}{defines}")
+        defines = (
+            f" (it defines {', '.join(err['defines'])}, which therefore cannot be graded)"
+            if err["defines"]
+            else ""
+        )
+        result.notes.append(
+            f"cell {err['cell']} does not parse: {err['message']}{defines}"
+        )
     runner = _Runner(_prelude_source(entry, chunks), chunks, timeout, python)
     runner.syntax = syntax
     items: dict[str, ItemResult] = {}
@@ -452,7 +562,9 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
         exercise_cells = _exercise_cells(nb, entry)
         seen = set()
         for err in runner.load_errors:
-            where = "the chapter's imports" if err["cell"] == -1 else f"cell {err['cell']}"
+            where = (
+                "the chapter's imports" if err["cell"] == -1 else f"cell {err['cell']}"
+            )
             note = f"{where} raised {err['exc_type']}: {err['message'].splitlines()[0] if err['message'] else ''}"
             if note in seen:
                 continue
@@ -461,7 +573,9 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
                 serious_errors.append(note)
             result.notes.append(note)
         for ex in entry["exercises"]:
-            item = ItemResult(ex["label"], ex["title"], ex["function"], 0.0, float(ex["points"]), "")
+            item = ItemResult(
+                ex["label"], ex["title"], ex["function"], 0.0, float(ex["points"]), ""
+            )
             result.items.append(item)
             items[ex["checker"]] = item
             if ex["checker"] in SPECIAL_CHECKERS:
@@ -472,7 +586,9 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
                 _grade_capstone(runner, entry, items)
             except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
                 result.status = "grader-error"
-                result.notes.append(f"grader error in the capstone ({type(exc).__name__}: {exc}); tell your instructor")
+                result.notes.append(
+                    f"grader error in the capstone ({type(exc).__name__}: {exc}); tell your instructor"
+                )
         for item in result.items:
             if not item.message:
                 item.message = f"✗ not graded: {runner.last_problem or 'no result'}"
@@ -480,7 +596,9 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
         runner.close()
     if result.status == "graded" and runner.timeouts:
         result.status = "timeout"
-        result.notes.append(f"time limit ({timeout:g} s each) reached in: {', '.join(runner.timeouts)}")
+        result.notes.append(
+            f"time limit ({timeout:g} s each) reached in: {', '.join(runner.timeouts)}"
+        )
     elif result.status == "graded" and (serious_errors or syntax or runner.failed_load):
         result.status = "errors"
     if runner.last_problem:
@@ -492,13 +610,22 @@ def grade_submission(path: Union[str, Path], manifest: dict, *, timeout: float =
 
 def _zero_items(result: SubmissionResult, entry: dict) -> None:
     for ex in entry["exercises"]:
-        result.items.append(ItemResult(ex["label"], ex["title"], ex["function"], 0.0, float(ex["points"]), "✗ not graded"))
+        result.items.append(
+            ItemResult(
+                ex["label"],
+                ex["title"],
+                ex["function"],
+                0.0,
+                float(ex["points"]),
+                "✗ not graded",
+            )
+        )
 
 
 # ------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------
-def write_csv(results: list, path: Union[str, Path], manifest: dict) -> list[str]:
+def write_csv(results: list, path: str | Path, manifest: dict) -> list[str]:
     """One row per submission: submission, chapter, one column per exercise, total, max, status."""
     columns: list[str] = []
     for stem in sorted({r.chapter for r in results if r.chapter}):
@@ -515,38 +642,59 @@ def write_csv(results: list, path: Union[str, Path], manifest: dict) -> list[str
         writer.writerow(header)
         for r in results:
             points = {i.column: f"{i.points:.2f}" for i in r.items}
-            writer.writerow([r.submission, r.chapter, *[points.get(c, "") for c in columns],
-                             f"{r.total:.2f}", f"{r.max:.2f}" if r.items else "", r.status, f"{r.seconds:.1f}"])
+            writer.writerow(
+                [
+                    r.submission,
+                    r.chapter,
+                    *[points.get(c, "") for c in columns],
+                    f"{r.total:.2f}",
+                    f"{r.max:.2f}" if r.items else "",
+                    r.status,
+                    f"{r.seconds:.1f}",
+                ]
+            )
     return header
 
 
 def feedback_text(r: SubmissionResult) -> str:
     """The readable feedback of one submission."""
     lines = [f"Feedback for {r.submission}", "=" * (13 + len(r.submission)), ""]
-    lines.append(f"Chapter: {r.chapter} ({r.title})" if r.chapter else "Chapter: not recognised")
-    lines.append(f"Automatic points: {r.total:.2f} / {r.max:.2f}" if r.items else "Automatic points: none")
+    lines.append(
+        f"Chapter: {r.chapter} ({r.title})" if r.chapter else "Chapter: not recognised"
+    )
+    lines.append(
+        f"Automatic points: {r.total:.2f} / {r.max:.2f}"
+        if r.items
+        else "Automatic points: none"
+    )
     lines.append(f"Status: {r.status}")
     lines.append("")
     for i in r.items:
-        lines.append(f"{i.title} [{i.column}], function {i.function}: {i.points:.2f} / {i.max_points:g}")
+        lines.append(
+            f"{i.title} [{i.column}], function {i.function}: {i.points:.2f} / {i.max_points:g}"
+        )
         lines += ["    " + line for line in i.message.splitlines()]
         lines.append("")
     if r.written:
-        lines.append("Written and exploration exercises (graded by hand if your instructor assigns them; not in the automatic points):")
+        lines.append(
+            "Written and exploration exercises (graded by hand if your instructor assigns them; not in the automatic points):"
+        )
         lines += [f"  - {w}" for w in r.written]
         lines.append("")
     if r.notes:
         lines.append("Notes:")
         lines += [f"  - {n}" for n in r.notes]
         lines.append("")
-    lines.append("How this was graded: your functions were run in a separate Python process, after the "
-                 "chapter's imports and your definitions, and checked by the course's grader from the "
-                 "outside; only the top-level imports, functions, classes and assignments of your cells "
-                 "were run.")
+    lines.append(
+        "How this was graded: your functions were run in a separate Python process, after the "
+        "chapter's imports and your definitions, and checked by the course's grader from the "
+        "outside; only the top-level imports, functions, classes and assignments of your cells "
+        "were run."
+    )
     return "\n".join(lines) + "\n"
 
 
-def write_feedback(results: list, directory: Union[str, Path]) -> list[Path]:
+def write_feedback(results: list, directory: str | Path) -> list[Path]:
     """One ``<submission>.txt`` per submission in ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -566,24 +714,54 @@ def write_feedback(results: list, directory: Union[str, Path]) -> list[Path]:
 
 def gradescope_results(r: SubmissionResult) -> dict:
     """Gradescope's ``results.json`` for one submission (per-test scores and feedback)."""
-    tests = [{"name": f"{i.title} ({i.function})", "score": i.points, "max_score": i.max_points,
-              "output": i.message, "visibility": "visible"} for i in r.items]
-    out = "\n".join([f"Status: {r.status}"] + r.notes + ([f"Graded by hand: {w}" for w in r.written]))
-    return {"score": r.total, "output": out, "tests": tests, "visibility": "visible", "stdout_visibility": "hidden"}
+    tests = [
+        {
+            "name": f"{i.title} ({i.function})",
+            "score": i.points,
+            "max_score": i.max_points,
+            "output": i.message,
+            "visibility": "visible",
+        }
+        for i in r.items
+    ]
+    out = "\n".join(
+        [f"Status: {r.status}"]
+        + r.notes
+        + ([f"Graded by hand: {w}" for w in r.written])
+    )
+    return {
+        "score": r.total,
+        "output": out,
+        "tests": tests,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+    }
 
 
 def _grade_one(args: tuple) -> SubmissionResult:
     path, manifest, timeout, expect, python = args
     try:
-        return grade_submission(path, manifest, timeout=timeout, expect=expect, python=python)
+        return grade_submission(
+            path, manifest, timeout=timeout, expect=expect, python=python
+        )
     except Exception as exc:  # noqa: BLE001 - never stop the batch
         r = SubmissionResult(submission=Path(path).name, status="grader-error")
-        r.notes.append(f"grader error ({type(exc).__name__}: {exc}); tell your instructor")
+        r.notes.append(
+            f"grader error ({type(exc).__name__}: {exc}); tell your instructor"
+        )
         return r
 
 
-def grade_batch(paths: list, manifest: dict, *, timeout: float = 120.0, jobs: int = 1, expect: Optional[str] = None,
-                python: Optional[str] = None, progress: Any = None) -> list:
+def grade_batch(
+    paths: list,
+    manifest: dict,
+    *,
+    timeout: float = 120.0,
+    jobs: int = 1,
+    expect: str | None = None,
+    python: str | None = None,
+    progress: Any = None,
+) -> list:
     """Grade many submissions (``jobs`` grader processes at a time); one result per path, in order."""
     tasks = [(p, manifest, timeout, expect, python) for p in paths]
     results: list = []
@@ -596,7 +774,9 @@ def grade_batch(paths: list, manifest: dict, *, timeout: float = 120.0, jobs: in
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
         for r in pool.map(_grade_one, tasks):
             results.append(r)
             if progress:
@@ -606,5 +786,18 @@ def grade_batch(paths: list, manifest: dict, *, timeout: float = 120.0, jobs: in
 
 def results_json(results: list) -> str:
     """All results as JSON (for scripts)."""
-    return json.dumps([{"submission": r.submission, "chapter": r.chapter, "total": r.total, "max": r.max,
-                        "status": r.status, "items": [i.__dict__ for i in r.items], "notes": r.notes} for r in results], indent=1)
+    return json.dumps(
+        [
+            {
+                "submission": r.submission,
+                "chapter": r.chapter,
+                "total": r.total,
+                "max": r.max,
+                "status": r.status,
+                "items": [i.__dict__ for i in r.items],
+                "notes": r.notes,
+            }
+            for r in results
+        ],
+        indent=1,
+    )

@@ -16,14 +16,18 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 __all__ = ["build_manifest", "cell_key", "identify_chapter", "load_manifest"]
 
 SOLUTION_TAG = "solution"
 HEAVY_IMPORTS = ("keras", "tensorflow", "tf")
 #: Checkers that are not in ``initcourse.exercises.CHECKERS``: the capstone's three tasks.
-SPECIAL_CHECKERS = ("check_choose_initializers", "check_init_report", "check_train_capstone")
+SPECIAL_CHECKERS = (
+    "check_choose_initializers",
+    "check_init_report",
+    "check_train_capstone",
+)
 
 
 def _tags(cell: Any) -> list[str]:
@@ -32,7 +36,9 @@ def _tags(cell: Any) -> list[str]:
 
 def cell_key(source: str) -> str:
     """A fingerprint of a code cell's source that ignores whitespace differences."""
-    norm = "\n".join(line.rstrip() for line in source.strip().splitlines() if line.strip())
+    norm = "\n".join(
+        line.rstrip() for line in source.strip().splitlines() if line.strip()
+    )
     return hashlib.sha1(norm.encode("utf-8")).hexdigest()[:16]
 
 
@@ -41,7 +47,11 @@ def _functions(source: str) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return [
+        n.name
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
 
 
 def _checker_calls(source: str) -> list[tuple[str, str]]:
@@ -52,8 +62,13 @@ def _checker_calls(source: str) -> list[tuple[str, str]]:
         return []
     out = []
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")
-                and node.args and isinstance(node.args[0], ast.Name)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id.startswith("check_")
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+        ):
             out.append((node.func.id, node.args[0].id))
     return out
 
@@ -72,9 +87,19 @@ def _prelude(cells: list[Any]) -> list[dict]:
                 if text in seen:
                     continue
                 seen.add(text)
-                roots = {(a.name.split(".")[0]) for a in stmt.names} | ({stmt.module.split(".")[0]} if isinstance(stmt, ast.ImportFrom) and stmt.module else set())
+                roots = {(a.name.split(".")[0]) for a in stmt.names} | (
+                    {stmt.module.split(".")[0]}
+                    if isinstance(stmt, ast.ImportFrom) and stmt.module
+                    else set()
+                )
                 bound = sorted({a.asname or a.name.split(".")[0] for a in stmt.names})
-                out.append({"source": text, "heavy": bool(roots & {"keras", "tensorflow"}), "binds": bound})
+                out.append(
+                    {
+                        "source": text,
+                        "heavy": bool(roots & {"keras", "tensorflow"}),
+                        "binds": bound,
+                    }
+                )
     return out
 
 
@@ -92,7 +117,11 @@ def chapter_entry(nb: Any, stem: str) -> dict:
                 break
     exercises, written = [], []
     for i, cell in enumerate(cells):
-        m = re.search(r"```\{exercise\}\s*(.*)\n:label:\s*(\S+)", cell["source"]) if cell["cell_type"] == "markdown" else None
+        m = (
+            re.search(r"```\{exercise\}\s*(.*)\n:label:\s*(\S+)", cell["source"])
+            if cell["cell_type"] == "markdown"
+            else None
+        )
         if not m:
             continue
         ex_title, ex_label = m.group(1).strip(), m.group(2).strip()
@@ -108,22 +137,44 @@ def chapter_entry(nb: Any, stem: str) -> dict:
                     points = float(meta["points"])
             j += 1
         calls: list = []
-        nxt = next((c for c in cells[j:] if c["cell_type"] == "code" and SOLUTION_TAG not in _tags(c)), None)
+        nxt = next(
+            (
+                c
+                for c in cells[j:]
+                if c["cell_type"] == "code" and SOLUTION_TAG not in _tags(c)
+            ),
+            None,
+        )
         if functions and nxt is not None:
-            calls = [(ck, fn) for ck, fn in _checker_calls(nxt["source"]) if fn in functions]
+            calls = [
+                (ck, fn) for ck, fn in _checker_calls(nxt["source"]) if fn in functions
+            ]
             calls = list(dict.fromkeys(calls))  # one graded item per checker call
         for checker, function in calls:
             several = len(calls) > 1
-            exercises.append({
-                "label": f"{ex_label}.{function}" if several else ex_label,
-                "title": f"{ex_title}: {function}" if several else ex_title,
-                "checker": checker, "function": function, "functions": functions,
-                "points": (points / len(calls) if points is not None else 1.0),
-            })
+            exercises.append(
+                {
+                    "label": f"{ex_label}.{function}" if several else ex_label,
+                    "title": f"{ex_title}: {function}" if several else ex_title,
+                    "checker": checker,
+                    "function": function,
+                    "functions": functions,
+                    "points": (points / len(calls) if points is not None else 1.0),
+                }
+            )
         if not calls:
-            written.append({"label": ex_label, "title": ex_title,
-                            "kind": "exploration" if "exploration" in kinds or functions else "written"})
-    given = [c for c in cells if c["cell_type"] == "code" and SOLUTION_TAG not in _tags(c)]
+            written.append(
+                {
+                    "label": ex_label,
+                    "title": ex_title,
+                    "kind": "exploration"
+                    if "exploration" in kinds or functions
+                    else "written",
+                }
+            )
+    given = [
+        c for c in cells if c["cell_type"] == "code" and SOLUTION_TAG not in _tags(c)
+    ]
     return {
         "chapter": stem,
         "title": title,
@@ -135,11 +186,15 @@ def chapter_entry(nb: Any, stem: str) -> dict:
     }
 
 
-def build_manifest(notebooks: Union[str, Path, list]) -> dict:
+def build_manifest(notebooks: str | Path | list) -> dict:
     """``{chapter stem: entry}`` for a folder of instructor notebooks (or a list of paths)."""
     import nbformat
 
-    paths = sorted(Path(notebooks).glob("[0-9]*.ipynb")) if isinstance(notebooks, (str, Path)) else [Path(p) for p in notebooks]
+    paths = (
+        sorted(Path(notebooks).glob("[0-9]*.ipynb"))
+        if isinstance(notebooks, (str, Path))
+        else [Path(p) for p in notebooks]
+    )
     out = {}
     for path in paths:
         nb = nbformat.read(str(path), as_version=4)
@@ -147,7 +202,7 @@ def build_manifest(notebooks: Union[str, Path, list]) -> dict:
     return {"version": 1, "chapters": out}
 
 
-def load_manifest(path: Optional[Union[str, Path]] = None) -> dict:
+def load_manifest(path: str | Path | None = None) -> dict:
     """Read a manifest JSON file, or build one from the repository's ``notebooks/``."""
     if path is not None:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -162,7 +217,7 @@ def load_manifest(path: Optional[Union[str, Path]] = None) -> dict:
     )
 
 
-def identify_chapter(nb: Any, manifest: dict) -> tuple[Optional[str], str]:
+def identify_chapter(nb: Any, manifest: dict) -> tuple[str | None, str]:
     """``(chapter stem, how it was recognised)`` of a submission, or ``(None, why not)``.
 
     The notebook's own metadata (``metadata.initcourse.chapter``, written by ``make student``)
@@ -172,8 +227,14 @@ def identify_chapter(nb: Any, manifest: dict) -> tuple[Optional[str], str]:
     ties. The file name plays no part.
     """
     chapters = manifest["chapters"]
-    keys = {cell_key(c.get("source", "")) for c in nb.get("cells", []) if c.get("cell_type") == "code"}
-    scores = {stem: len(keys & set(entry["course_cells"])) for stem, entry in chapters.items()}
+    keys = {
+        cell_key(c.get("source", ""))
+        for c in nb.get("cells", [])
+        if c.get("cell_type") == "code"
+    }
+    scores = {
+        stem: len(keys & set(entry["course_cells"])) for stem, entry in chapters.items()
+    }
     title = ""
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
@@ -183,10 +244,17 @@ def identify_chapter(nb: Any, manifest: dict) -> tuple[Optional[str], str]:
                 break
     meta = nb.get("metadata", {}).get("initcourse", {}).get("chapter")
     best_score = max(scores.values()) if scores else 0
-    if isinstance(meta, str) and meta in chapters and best_score > 0 and scores.get(meta, 0) == best_score:
+    if (
+        isinstance(meta, str)
+        and meta in chapters
+        and best_score > 0
+        and scores.get(meta, 0) == best_score
+    ):
         return meta, "notebook metadata, confirmed by its cells"
     if not scores or max(scores.values()) == 0:
-        by_title = [s for s, e in chapters.items() if e["title"] and e["title"] == title]
+        by_title = [
+            s for s, e in chapters.items() if e["title"] and e["title"] == title
+        ]
         if by_title:
             return by_title[0], "its title (no given cell matched)"
         return None, "no cell of any chapter was found in the notebook"

@@ -34,7 +34,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 __all__ = [
     "Described",
@@ -89,7 +89,22 @@ class Described:
         return f"{self.class_name}({args})"
 
 
-_SAFE_BUILTINS = {"complex", "set", "frozenset", "slice", "range", "bytearray", "bytes", "str", "int", "float", "bool", "list", "tuple", "dict"}
+_SAFE_BUILTINS = {
+    "complex",
+    "set",
+    "frozenset",
+    "slice",
+    "range",
+    "bytearray",
+    "bytes",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "tuple",
+    "dict",
+}
 _SAFE_GLOBALS = {
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
@@ -148,7 +163,17 @@ def _encode(value: Any, depth: int = 0) -> Any:
         except Exception:  # noqa: BLE001 - a broken get_config is the student's problem
             config = {}
     if not config:  # duck-typed attributes the grader may read
-        for attr in ("scale", "mode", "distribution", "gain", "value", "mean", "stddev", "minval", "maxval"):
+        for attr in (
+            "scale",
+            "mode",
+            "distribution",
+            "gain",
+            "value",
+            "mean",
+            "stddev",
+            "minval",
+            "maxval",
+        ):
             try:
                 v = getattr(value, attr)
             except Exception:  # noqa: BLE001
@@ -171,7 +196,7 @@ def _write_frame(stream: Any, payload: bytes) -> None:
     stream.flush()
 
 
-def _read_exact(fd: int, n: int, deadline: Optional[float]) -> bytes:
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     chunks, got = [], 0
     while got < n:
         if deadline is not None:
@@ -189,10 +214,12 @@ def _read_exact(fd: int, n: int, deadline: Optional[float]) -> bytes:
     return b"".join(chunks)
 
 
-def _read_frame(fd: int, deadline: Optional[float] = None) -> bytes:
+def _read_frame(fd: int, deadline: float | None = None) -> bytes:
     (n,) = struct.unpack("<Q", _read_exact(fd, 8, deadline))
     if n > MAX_FRAME:
-        raise RemoteError("ValueError", f"the return value is too large ({n} bytes)", "")
+        raise RemoteError(
+            "ValueError", f"the return value is too large ({n} bytes)", ""
+        )
     return _read_exact(fd, n, deadline)
 
 
@@ -204,7 +231,9 @@ def _dumps_trusted(message: dict) -> bytes:
     inside the checker) go by value with cloudpickle, when it is installed."""
     try:
         import cloudpickle
-    except ImportError:  # pragma: no cover - then only module-level functions can be sent
+    except (
+        ImportError
+    ):  # pragma: no cover - then only module-level functions can be sent
         return pickle.dumps(message, protocol=4)
     return cloudpickle.dumps(message, protocol=4)
 
@@ -233,7 +262,11 @@ class RemoteError(Exception):
 
 def _rebuild_exception(exc_type: str, message: str, tb: str) -> BaseException:
     cls = getattr(builtins, exc_type, None)
-    if isinstance(cls, type) and issubclass(cls, Exception) and exc_type not in ("SystemExit", "KeyboardInterrupt"):
+    if (
+        isinstance(cls, type)
+        and issubclass(cls, Exception)
+        and exc_type not in ("SystemExit", "KeyboardInterrupt")
+    ):
         try:
             exc = cls(message)
         except Exception:  # noqa: BLE001 - exotic constructors
@@ -257,7 +290,12 @@ class Sandbox:
         Extra environment variables.
     """
 
-    def __init__(self, python: Optional[str] = None, cwd: Optional[str] = None, env: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        python: str | None = None,
+        cwd: str | None = None,
+        env: dict | None = None,
+    ) -> None:
         import tempfile
 
         self._tmp = None
@@ -265,8 +303,14 @@ class Sandbox:
             self._tmp = tempfile.TemporaryDirectory(prefix="initcourse-sandbox-")
             cwd = self._tmp.name
         environ = dict(os.environ)
-        environ.update({"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
-                        "OMP_NUM_THREADS": environ.get("OMP_NUM_THREADS", "1")})
+        environ.update(
+            {
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+                "PYTHONHASHSEED": "0",
+                "MPLBACKEND": "Agg",
+                "OMP_NUM_THREADS": environ.get("OMP_NUM_THREADS", "1"),
+            }
+        )
         environ.update(env or {})
         self.log_path = os.path.join(cwd, "sandbox-stderr.log")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
@@ -282,10 +326,12 @@ class Sandbox:
         self.used_seconds = 0.0
 
     # -- low level ------------------------------------------------------------------------
-    def request(self, message: dict, timeout: Optional[float]) -> dict:
+    def request(self, message: dict, timeout: float | None) -> dict:
         """Send one request and wait at most ``timeout`` seconds for the answer."""
         if self.proc.poll() is not None:
-            raise SandboxDied(f"the process running your code ended (exit code {self.proc.returncode})")
+            raise SandboxDied(
+                f"the process running your code ended (exit code {self.proc.returncode})"
+            )
         start = time.monotonic()
         try:
             _write_frame(self.proc.stdin, _dumps_trusted(message))
@@ -294,7 +340,9 @@ class Sandbox:
         except (BrokenPipeError, EOFError) as exc:
             self.kill()
             tail = self.stderr_tail().splitlines()[-1:] or [""]
-            raise SandboxDied(f"the process running your code ended ({tail[0][:300]})") from exc
+            raise SandboxDied(
+                f"the process running your code ended ({tail[0][:300]})"
+            ) from exc
         except SandboxTimeout:
             self.kill()
             raise
@@ -332,27 +380,49 @@ class Sandbox:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
     # -- operations -----------------------------------------------------------------------
-    def load(self, prelude: str, cells: list[tuple[int, str]], timeout: Optional[float]) -> dict:
+    def load(
+        self, prelude: str, cells: list[tuple[int, str]], timeout: float | None
+    ) -> dict:
         """Run the prelude, then each student cell; return ``{"defined": [...], "errors": [...]}``."""
-        answer = self.request({"op": "load", "prelude": prelude, "cells": cells}, timeout)
+        answer = self.request(
+            {"op": "load", "prelude": prelude, "cells": cells}, timeout
+        )
         if not answer.get("ok"):
-            raise RemoteError(answer.get("exc_type", "Error"), answer.get("message", ""), answer.get("traceback", ""))
+            raise RemoteError(
+                answer.get("exc_type", "Error"),
+                answer.get("message", ""),
+                answer.get("traceback", ""),
+            )
         return answer
 
-    def call(self, name: str, args: tuple, kwargs: dict, timeout: Optional[float], op: str = "call", **extra: Any) -> tuple[Any, list[str]]:
+    def call(
+        self,
+        name: str,
+        args: tuple,
+        kwargs: dict,
+        timeout: float | None,
+        op: str = "call",
+        **extra: Any,
+    ) -> tuple[Any, list[str]]:
         """Call the student's function ``name``; return ``(value, course functions it called)``."""
-        answer = self.request({"op": op, "name": name, "args": args, "kwargs": kwargs, **extra}, timeout)
+        answer = self.request(
+            {"op": op, "name": name, "args": args, "kwargs": kwargs, **extra}, timeout
+        )
         calls = list(answer.get("calls", []))
         if answer.get("ok"):
             return answer.get("value"), calls
-        exc = _rebuild_exception(answer.get("exc_type", "Exception"), answer.get("message", ""), answer.get("traceback", ""))
+        exc = _rebuild_exception(
+            answer.get("exc_type", "Exception"),
+            answer.get("message", ""),
+            answer.get("traceback", ""),
+        )
         exc.course_calls = calls  # type: ignore[attr-defined]
         raise exc
 
@@ -364,7 +434,7 @@ class RemoteFunction:
     time spent. ``budget`` is the time left for this function, in seconds.
     """
 
-    def __init__(self, sandbox: Sandbox, name: str, budget: Optional[float]) -> None:
+    def __init__(self, sandbox: Sandbox, name: str, budget: float | None) -> None:
         self.sandbox = sandbox
         self.name = name
         self.__name__ = name
@@ -468,7 +538,12 @@ def _install_watchers() -> None:
 def _error(exc: BaseException) -> dict:
     tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
     keep = [line for line in tb if "initcourse/grading/sandbox.py" not in line]
-    return {"ok": False, "exc_type": type(exc).__name__, "message": str(exc)[:2000], "traceback": "".join(keep)[-3000:]}
+    return {
+        "ok": False,
+        "exc_type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "traceback": "".join(keep)[-3000:],
+    }
 
 
 def _serve() -> None:  # pragma: no cover - runs in the child; tested through Sandbox
@@ -499,7 +574,9 @@ def _serve() -> None:  # pragma: no cover - runs in the child; tested through Sa
         if op == "load":
             errors = []
             try:
-                exec(compile(request["prelude"], "<chapter imports>", "exec"), namespace)  # noqa: S102
+                exec(
+                    compile(request["prelude"], "<chapter imports>", "exec"), namespace
+                )  # noqa: S102
             except BaseException as exc:  # noqa: BLE001
                 errors.append({"cell": -1, **_error(exc)})
             for index, source in request["cells"]:
@@ -507,7 +584,11 @@ def _serve() -> None:  # pragma: no cover - runs in the child; tested through Sa
                     exec(compile(source, f"<cell {index}>", "exec"), namespace)  # noqa: S102
                 except BaseException as exc:  # noqa: BLE001
                     errors.append({"cell": index, **_error(exc)})
-            defined = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("__"))
+            defined = sorted(
+                k
+                for k, v in namespace.items()
+                if callable(v) and not k.startswith("__")
+            )
             reply({"ok": True, "defined": defined, "errors": errors})
             continue
         _CALLS.clear()
