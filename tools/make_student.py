@@ -473,8 +473,10 @@ class PlainMarkdown:
         text = self._EQ.sub(self._equation, text)
         text = self._ROLE.sub(self._role, text)
         text = re.sub(
-            r"\b([Tt])he cell (after|below) the solution\b",
-            lambda m: f"{m.group(1)}he cell after your function",
+            r"\b([Tt])he(\s+)cell(\s+)(?:after|below)(\s+)the(\s+)solution\b",
+            lambda m: (
+                f"{m.group(1)}he{m.group(2)}cell{m.group(3)}after{m.group(4)}your{m.group(5)}function"
+            ),
             text,
         )
         return text
@@ -783,7 +785,7 @@ _UNRESOLVED = re.compile(
     r"\{[a-z]+(?::[a-z]+)?\}`|^(`{3,}|:{3,})\{[\w:-]+\}|^\([\w.-]+\)=\s*$", re.M
 )
 _REMOVED_CELL = re.compile(
-    r"cell (after|below|above) the solution|(see|in) the (model )?solution\b|model answer below",
+    r"cell\s+(after|below|above)\s+the\s+solution|(see|in) the (model )?solution\b|model answer below",
     re.I,
 )
 
