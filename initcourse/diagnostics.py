@@ -1,5 +1,4 @@
-"""Per-layer health check of a Keras model at initialization: activations, saturation,
-gradients.
+"""Per-layer health check of a Keras model: activations, saturation, gradients.
 
 :func:`layer_stats` runs one batch through any built Keras 3 model (Sequential,
 functional, subclassed, nested; one or several inputs and outputs) and reports, for
@@ -168,8 +167,9 @@ class LayerStats:
     )
 
     def format(self, max_rows: Optional[int] = None) -> str:
-        """A plain-text table, numbers rounded (3 significant digits, fractions to 3
-        decimals).
+        """A plain-text table with rounded numbers.
+
+        Numbers have 3 significant digits, fractions 3 decimals.
 
         ``max_rows``: show at most this many rows (the first and the last ones, with a
         line saying how many were left out); None shows all.
@@ -419,11 +419,12 @@ class LayerStats:
         return out
 
     def notes(self) -> list[str]:
-        """What the check recognised and did not flag: the run's mode and loss, input
-        front
-        ends, probability heads, LayerScale, zero-initialized heads and residual
-        branches,
-        shared layers, mixed precision. Short sentences without measured numbers."""
+        """What the check recognised and did not flag, in short sentences.
+
+        The run's mode, input front ends, probability heads, LayerScale,
+        zero-initialized heads and residual branches, kernels followed by a
+        normalization, shared layers, mixed precision; no measured numbers.
+        """
         return list(self.context)
 
     def summary(self, width: int = 88, **thresholds: float) -> str:
@@ -464,8 +465,7 @@ class LayerStats:
         return "\n".join(lines)
 
     def verdict(self, **thresholds: float) -> str:
-        """``"healthy"`` when :meth:`warnings` finds nothing, else the kinds of
-        findings."""
+        """``"healthy"``, or the kinds of findings :meth:`warnings` reports."""
         kinds = []
         for w in self.warnings(**thresholds):
             for key in (

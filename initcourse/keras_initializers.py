@@ -552,8 +552,9 @@ def _set_initializer(layer: Any, attribute: Optional[str], init: Any) -> None:
 
 
 class Reinitialized(list):
-    """What :func:`reinitialize` returns: the names of the layers whose weights were
-    re-drawn (a list, in model order), with the details.
+    """The names of the layers :func:`reinitialize` re-drew, with the details.
+
+    A list of layer names, in model order.
 
     Attributes
     ----------

@@ -425,8 +425,10 @@ def lsuv(
     training: bool = True,
     unsupported: str = "raise",
 ) -> LSUVReport:
-    """Layer-sequential unit-variance initialization (Mishkin & Matas 2016,
-    :cite:`mishkin2016all`), in place.
+    """Layer-sequential unit-variance initialization (Mishkin & Matas 2016), in place.
+
+    The algorithm of :cite:`mishkin2016all`, extended to the layers listed in the module
+    docstring:
 
     1. Every layer LSUV serves (see the module docstring: Dense, EinsumDense,
        convolutions, recurrent layers, TimeDistributed, Embedding; nested ones included)

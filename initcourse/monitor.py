@@ -1,5 +1,4 @@
-"""Training-time diagnostics: a Keras callback that watches each layer while the model
-trains.
+"""Training-time diagnostics: a Keras callback that watches each layer as it trains.
 
 :func:`initcourse.diagnostics.layer_stats` checks a model at step 0.
 :class:`InitMonitor` repeats that check during ``model.fit``, every ``every`` steps (or
@@ -43,8 +42,10 @@ def _callback_base() -> type:
 
 
 class InitMonitor(_callback_base()):  # type: ignore[misc]
-    """Record per-layer activation scale, gradient scale and update-to-weight ratio
-    during ``fit``.
+    """Record each layer's activation, gradient and update size during ``fit``.
+
+    Per layer: activation std and gradient norm on a probe batch, and the
+    update-to-weight ratio of each optimizer step recorded.
 
     Parameters
     ----------
@@ -214,8 +215,10 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
             )
 
     def median_update_ratio(self) -> dict[str, float]:
-        """Per layer, the median update-to-weight ratio over the recorded steps (NaN if
-        none)."""
+        """Per layer, the median update-to-weight ratio over the recorded steps.
+
+        NaN for a layer without a recorded step.
+        """
         self._check_recorded()
         out = {}
         for name in self.layers:
@@ -225,8 +228,10 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         return out
 
     def labels(self, *, low: float = 1e-5, high: float = 1e-1) -> dict[str, str]:
-        """Per layer: ``"frozen"`` (median update ratio < ``low``), ``"too large"``
-        (> ``high``), ``"ok"``, or ``"not updated"`` (no step recorded).
+        """Per layer: ``"frozen"``, ``"ok"``, ``"too large"`` or ``"not updated"``.
+
+        ``"frozen"``: median update ratio < ``low``; ``"too large"``: > ``high``;
+        ``"not updated"``: no step recorded.
 
         The defaults sit two decades either side of the :math:`10^{-3}` rule of thumb.
         """
@@ -266,8 +271,7 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         return "\n".join(lines)
 
     def plot(self, axes: Optional[Sequence[Any]] = None, *, target: bool = True) -> Any:
-        """Activation std, kernel-gradient norm and update/weight ratio against the
-        step.
+        """Activation std, kernel-gradient norm and update/weight ratio by step.
 
         One line per layer, coloured from the input (dark) to the output (light) layer;
         log scales; a dashed line at the :math:`10^{-3}` rule of thumb on the third
