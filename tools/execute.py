@@ -78,6 +78,9 @@ def execute(path: Path, timeout: int = 600) -> float:
             kernel_name="python3",
             record_timing=False,
             allow_errors=False,
+            # C-level output (TensorFlow's absl banner) stays out of the stored outputs,
+            # as it does under nbval
+            extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
         start = time.perf_counter()
         ep.preprocess(nb, {"metadata": {"path": str(path.parent)}})
