@@ -66,8 +66,8 @@ def normalize_header(first_cell_source: str, notebook: str, root: Path = ROOT) -
 def setup_cell_source(root: Path = ROOT) -> str:
     """The one setup cell: installs ``initcourse`` on Colab only, nowhere else."""
     return (
-        "# Colab only: install the course package from its repository. Elsewhere this "
-        "does nothing.\nimport sys\n\n"
+        "# Colab only: install the course package from its repository.\n"
+        "# Elsewhere this does nothing.\nimport sys\n\n"
         'if "google.colab" in sys.modules:\n'
         f'    %pip install --quiet "initcourse @ git+{repository_url(root)}"'
     )
