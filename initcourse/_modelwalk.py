@@ -29,7 +29,7 @@ import functools
 import numbers
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -310,7 +310,7 @@ class WeightInfo:
     unit: Any
     variable: Any
     role: str
-    init_attribute: Optional[str]
+    init_attribute: str | None
 
     @property
     def path(self) -> str:
@@ -339,7 +339,7 @@ def _is_float(variable: Any) -> bool:
     return keras.backend.is_float_dtype(keras.backend.standardize_dtype(variable.dtype))
 
 
-def _role(layer: Any, variable: Any) -> tuple[str, Optional[str]]:
+def _role(layer: Any, variable: Any) -> tuple[str, str | None]:
     name = str(variable.name).split("/")[-1].split(":")[0]
     if is_normalization(layer) and name in (
         "gamma",
@@ -376,7 +376,7 @@ def units_within(layer: Any) -> list[Any]:
 
 
 def weight_inventory(
-    model: Any, chosen: Optional[Sequence[Any]] = None
+    model: Any, chosen: Sequence[Any] | None = None
 ) -> list[WeightInfo]:
     """Every variable of ``model``'s units (or of the ``chosen`` units), with its role.
 
@@ -412,7 +412,7 @@ class Inputs:
         return int(self.arrays[0].shape[0])
 
 
-def _input_specs(model: Any) -> Optional[list[Any]]:
+def _input_specs(model: Any) -> list[Any] | None:
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
@@ -653,7 +653,7 @@ class Recorder:
     """
 
     def __init__(
-        self, layers: Sequence[Any], around: Optional[Callable[..., Any]] = None
+        self, layers: Sequence[Any], around: Callable[..., Any] | None = None
     ) -> None:
         self.layers = list(layers)
         self.around = around
@@ -661,7 +661,7 @@ class Recorder:
         self.counts: dict[int, int] = {}
         self.hidden: dict[int, int] = {}
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         import tensorflow as tf
 
         for layer in self.layers:
@@ -715,7 +715,7 @@ def iter_calls(records: Sequence[CallRecord], layer: Any) -> Iterator[CallRecord
     return (r for r in records if r.layer is layer)
 
 
-def as_int(value: Any) -> Optional[int]:
+def as_int(value: Any) -> int | None:
     """``int(value)`` for an integral number (not bool), else None."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)

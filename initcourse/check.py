@@ -29,7 +29,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
-def _vocabulary(model: Any) -> Optional[int]:
+def _vocabulary(model: Any) -> int | None:
     import keras
 
     from initcourse import _modelwalk as mw
@@ -73,7 +73,7 @@ def synthetic_batch(
     shapes: Sequence[tuple[int, ...]],
     batch: int,
     seed: int,
-    vocab: Optional[int] = None,
+    vocab: int | None = None,
 ) -> Any:
     """A drawn batch for ``model``: N(0, 1) floats, or integer ids below the vocabulary.
 
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -166,7 +166,7 @@ class LayerStats:
         ("grad/weight", "grad_weight_ratio", "num"),
     )
 
-    def format(self, max_rows: Optional[int] = None) -> str:
+    def format(self, max_rows: int | None = None) -> str:
         """A plain-text table with rounded numbers.
 
         Numbers have 3 significant digits, fractions 3 decimals.
@@ -174,7 +174,7 @@ class LayerStats:
         ``max_rows``: show at most this many rows (the first and the last ones, with a
         line saying how many were left out); None shows all.
         """
-        rows = list(self.rows)
+        rows: list[dict[str, Any] | None] = list(self.rows)
         skipped = 0
         if max_rows is not None and len(rows) > max_rows:
             head = (max_rows + 1) // 2
@@ -482,7 +482,7 @@ class LayerStats:
                 kinds.append("negligible gradients")
         return "healthy" if not kinds else ", ".join(kinds)
 
-    def plot(self, axes: Optional[Sequence[Any]] = None) -> Any:
+    def plot(self, axes: Sequence[Any] | None = None) -> Any:
         """Activation std (left) and kernel-gradient norm (right) by layer, log scale.
 
         Parameters
@@ -502,28 +502,28 @@ class LayerStats:
 
         if axes is None:
             _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-        axes = np.asarray(axes, dtype=object).ravel()
-        if axes.size != 2:
-            raise ValueError(f"axes: expected two matplotlib Axes, got {axes.size}")
+        grid = np.asarray(axes, dtype=object).ravel()
+        if grid.size != 2:
+            raise ValueError(f"axes: expected two matplotlib Axes, got {grid.size}")
         idx = np.arange(len(self.rows))
         std = np.array([r["out_std"] for r in self.rows], dtype=float)
         keep = np.isfinite(std) & (std > 0)
-        axes[0].plot(idx[keep], std[keep], marker="o")
-        axes[0].set_yscale("log")
-        axes[0].set_xlabel("layer")
-        axes[0].set_ylabel("activation std")
+        grid[0].plot(idx[keep], std[keep], marker="o")
+        grid[0].set_yscale("log")
+        grid[0].set_xlabel("layer")
+        grid[0].set_ylabel("activation std")
         grad = np.array(
             [np.nan if r["grad_norm"] is None else r["grad_norm"] for r in self.rows],
             dtype=float,
         )
         keep = np.isfinite(grad) & (grad > 0)
-        axes[1].plot(idx[keep], grad[keep], marker="o", color="C1")
-        axes[1].set_yscale("log")
-        axes[1].set_xlabel("layer")
-        axes[1].set_ylabel(r"$\|\nabla_W L\|$")
+        grid[1].plot(idx[keep], grad[keep], marker="o", color="C1")
+        grid[1].set_yscale("log")
+        grid[1].set_xlabel("layer")
+        grid[1].set_ylabel(r"$\|\nabla_W L\|$")
         step = max(1, math.ceil(len(self.rows) / 40))
         ticks = idx[::step]
-        for ax in axes:
+        for ax in grid:
             ax.set_xticks(
                 ticks,
                 [self.rows[i]["layer"] for i in ticks],
@@ -531,7 +531,7 @@ class LayerStats:
                 ha="right",
                 fontsize=7,
             )
-        return axes
+        return grid
 
 
 def _ref_text(row: dict[str, Any]) -> str:
@@ -546,7 +546,7 @@ def _ref_text(row: dict[str, Any]) -> str:
 # computation
 
 
-def _activation_name(layer: Any) -> Optional[str]:
+def _activation_name(layer: Any) -> str | None:
     """Name of the function a layer applies last (None when it has no activation
     notion)."""
     cls = type(layer).__name__
@@ -569,7 +569,7 @@ def _activation_name(layer: Any) -> Optional[str]:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
-def _main_weight(unit: Any) -> tuple[Any, Optional[str], Optional[Any]]:
+def _main_weight(unit: Any) -> tuple[Any, str | None, Any | None]:
     """``(variable, role, owner layer)`` shown in the kernel columns of ``unit``'s rows.
 
     The input kernel if the unit has one (Dense/Conv/EinsumDense kernel, an RNN cell's
@@ -594,7 +594,7 @@ def _main_weight(unit: Any) -> tuple[Any, Optional[str], Optional[Any]]:
     return v, mw._role(layer, v)[0], layer
 
 
-def _initializer_name(owner: Any, variable: Any) -> Optional[str]:
+def _initializer_name(owner: Any, variable: Any) -> str | None:
     attribute = mw.INIT_ATTRIBUTE.get(str(variable.name))
     init = getattr(owner, attribute, None) if attribute else None
     return None if init is None else type(init).__name__
@@ -713,7 +713,7 @@ def _per_output(
 
 
 def _loss_fn(
-    spec: Any, y: Optional[np.ndarray], pred_shape: tuple[int, ...], act: Optional[str]
+    spec: Any, y: np.ndarray | None, pred_shape: tuple[int, ...], act: str | None
 ):
     """``(fn(y_true, y_pred) -> tensor, name)`` for one output."""
     import keras
@@ -741,7 +741,7 @@ def _loss_fn(
     return keras.losses.MeanSquaredError(), "mean_squared_error"
 
 
-def _surrogate(pred: Any, act: Optional[str], seed: int):
+def _surrogate(pred: Any, act: str | None, seed: int):
     """The loss used without targets, and its name (see :func:`layer_stats`)."""
     import keras
     import tensorflow as tf
@@ -786,10 +786,10 @@ def layer_stats(
     x: Any,
     y: Any = None,
     *,
-    loss: Union[None, str, Callable[..., Any], Sequence[Any], dict[str, Any]] = None,
+    loss: None | str | Callable[..., Any] | Sequence[Any] | dict[str, Any] = None,
     saturation: float = 0.97,
     training: bool = True,
-    outputs: Union[None, str, int, Sequence[Union[str, int]]] = None,
+    outputs: None | str | int | Sequence[str | int] = None,
 ) -> LayerStats:
     """Forward and backward statistics of every layer of ``model`` on the batch ``x``.
 
@@ -901,7 +901,7 @@ def layer_stats(
     reported += [op for op in ops if type(op).__name__ in mw.MERGE_LAYERS]
     names_of = mw.display_names(reported, model)
     main = {id(u): _main_weight(u) for u in reported}
-    variables = []
+    variables: list[Any] = []
     for v, _, _ in main.values():
         if v is not None and not any(v is w for w in variables):
             variables.append(v)
@@ -920,7 +920,7 @@ def layer_stats(
                 model, flat, names, chosen, acts, y, loss, inputs.batch
             )
         scale = 1.0
-        grads = None
+        grads: Any = None
         if float16:
             for scale in (2.0**15, 2.0**10, 2.0**5, 1.0):
                 grads = tape.gradient(
@@ -1001,7 +1001,7 @@ def _producers(records: Sequence[mw.CallRecord]) -> dict[int, mw.CallRecord]:
     return out
 
 
-def _output_activation(record: Optional[mw.CallRecord]) -> Optional[str]:
+def _output_activation(record: mw.CallRecord | None) -> str | None:
     return None if record is None else _activation_name(record.layer)
 
 
@@ -1053,7 +1053,7 @@ def _loss(model, flat, names, chosen, acts, y, loss, batch):
 # --------------------------------------------------------------------------- rows
 
 
-def _row_stats(t: Any, act: Optional[str], saturation: float) -> dict[str, Any]:
+def _row_stats(t: Any, act: str | None, saturation: float) -> dict[str, Any]:
     """Mean, std, saturated and dead fractions of a layer output ``t`` (None: not
     observed)."""
     import tensorflow as tf
@@ -1098,7 +1098,7 @@ def _rows(
     producer = _producers(rec.records)
     counts = rec.counts
     std_cache: dict[int, float] = {}
-    ref_of: dict[int, tuple[Optional[float], str]] = {}
+    ref_of: dict[int, tuple[float | None, str]] = {}
     silent_of: dict[int, frozenset] = {}
     origins: dict[int, str] = {}  # id(record) -> 'zero' | 'scale'
     used: dict[int, str] = {}  # id(record) of an origin -> 'branch' | 'head'
@@ -1119,11 +1119,11 @@ def _rows(
             for t in r.inputs
             if ref_of.get(id(t), (None, ""))[0] is not None
         ]
-        in_ref: Optional[float] = float(np.mean([v for v, _ in refs])) if refs else None
+        in_ref: float | None = float(np.mean([v for v, _ in refs])) if refs else None
         in_from = refs[0][1] if refs else "input"
         a = r.output if id(layer) in reported_ids and r.output is not None else None
         has_kernel = main.get(id(layer), (None, None, None))[1] == "kernel"
-        out_ref: tuple[Optional[float], str] = (in_ref, in_from)
+        out_ref: tuple[float | None, str] = (in_ref, in_from)
         if mw.is_front_end(layer):
             pass
         elif cls == "Embedding":
@@ -1206,9 +1206,10 @@ def _rows(
         ):
             muted.add(id(r))
     for r in records:
-        row = row_of_record.get(id(r))
-        if row is None:
+        found = row_of_record.get(id(r))
+        if found is None:
             continue
+        row = found
         row["muted"] = id(r) in muted
         if row.get("weight_role") == "kernel" and r.output is not None:
             after = consumers.get(id(r.output), [])
@@ -1221,9 +1222,10 @@ def _rows(
                 eps = [float(getattr(c.layer, "epsilon", 0.0) or 0.0) for c in after]
                 row["norm_eps"] = max(eps)
     for rid, kind in origins.items():
-        row = row_of_record.get(rid)
-        if row is None:
+        found = row_of_record.get(rid)
+        if found is None:
             continue
+        row = found
         row["origin"] = True
         if kind == "scale":
             row["role"] = "layer scale"
@@ -1239,7 +1241,7 @@ def _rows(
     return rows, context
 
 
-def _silent_origin(layer: Any, main: dict[int, Any]) -> Optional[str]:
+def _silent_origin(layer: Any, main: dict[int, Any]) -> str | None:
     """'zero' for an all-zero kernel or gamma, 'scale' for a small LayerScale, else
     None."""
     if mw.is_layer_scale(layer):
@@ -1432,6 +1434,8 @@ def _describe_front_end(layer: Any) -> str:
     if cls == "Normalization":
         mean = getattr(layer, "mean", None)
         var = getattr(layer, "variance", None)
+        m: np.ndarray | None
+        v: np.ndarray | None
         try:
             m, v = np.asarray(mean), np.asarray(var)
         except Exception:

@@ -53,7 +53,7 @@ import numbers
 import os
 import random
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -89,7 +89,7 @@ _CELLS: tuple[type, ...] = (
 _KEEP_DRAW = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
 
 
-def _kind(unit: Any) -> Optional[str]:
+def _kind(unit: Any) -> str | None:
     """How LSUV serves ``unit``: 'linear', 'rnn', 'embedding', 'td', or None (not
     served)."""
     if isinstance(unit, LSUV_LAYER_TYPES):
@@ -176,7 +176,7 @@ class LSUVReport(list):
 
 
 def _check_args(
-    tol: float, max_iter: int, seed: Optional[int], training: Any, unsupported: Any
+    tol: float, max_iter: int, seed: int | None, training: Any, unsupported: Any
 ) -> None:
     """ValueError/TypeError for a bad ``tol``, ``max_iter``, ``seed``, ``training``,
     ``unsupported``."""
@@ -421,7 +421,7 @@ def lsuv(
     *,
     tol: float = 0.1,
     max_iter: int = 10,
-    seed: Optional[int] = None,
+    seed: int | None = None,
     training: bool = True,
     unsupported: str = "raise",
 ) -> LSUVReport:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +82,7 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         x: Any,
         y: Any = None,
         *,
-        every: Union[int, str] = 1,
+        every: int | str = 1,
         loss: Any = None,
         training: bool = True,
         outputs: Any = None,
@@ -114,21 +114,21 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         self.update_ratio: dict[str, list[float]] = {}
         self.loss: list[float] = []
         self._weights: dict[str, Any] = {}
-        self._before: Optional[dict[str, Any]] = None
+        self._before: dict[str, Any] | None = None
         self._step = 0
         self._epoch = 0
         self._epoch_start = True
 
     # ----------------------------------------------------------------- keras hooks
 
-    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         from initcourse import _modelwalk as mw
 
         self._reset()
         mw.check_model(self.model)
         mw.prepare_inputs(self.model, self.x)  # a bad probe batch fails before training
 
-    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = int(epoch)
         self._epoch_start = True
 
@@ -138,7 +138,7 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         return self._step % int(self.every) == 0
 
     def on_train_batch_begin(
-        self, batch: int, logs: Optional[dict[str, Any]] = None
+        self, batch: int, logs: dict[str, Any] | None = None
     ) -> None:
         if self._due():
             self._record()
@@ -146,7 +146,7 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         self._epoch_start = False
 
     def on_train_batch_end(
-        self, batch: int, logs: Optional[dict[str, Any]] = None
+        self, batch: int, logs: dict[str, Any] | None = None
     ) -> None:
         if self._before is not None:
             import tensorflow as tf
@@ -270,7 +270,7 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
                 lines.append(f"  {label}: {', '.join(names[:3])}{more}")
         return "\n".join(lines)
 
-    def plot(self, axes: Optional[Sequence[Any]] = None, *, target: bool = True) -> Any:
+    def plot(self, axes: Sequence[Any] | None = None, *, target: bool = True) -> Any:
         """Activation std, kernel-gradient norm and update/weight ratio by step.
 
         One line per layer, coloured from the input (dark) to the output (light) layer;
@@ -283,9 +283,9 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
         self._check_recorded()
         if axes is None:
             _, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
-        axes = np.asarray(axes, dtype=object).ravel()
-        if axes.size != 3:
-            raise ValueError(f"axes: expected three matplotlib Axes, got {axes.size}")
+        grid = np.asarray(axes, dtype=object).ravel()
+        if grid.size != 3:
+            raise ValueError(f"axes: expected three matplotlib Axes, got {grid.size}")
         cmap = plt.get_cmap("viridis")
         n = max(len(self.layers) - 1, 1)
         steps = np.array(self.steps)
@@ -294,7 +294,7 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
             (self.grad_norm, r"$\|\nabla_W L\|$"),
             (self.update_ratio, r"$\|\Delta W\| / \|W\|$"),
         )
-        for ax, (store, label) in zip(axes, panels):
+        for ax, (store, label) in zip(grid, panels):
             for i, name in enumerate(self.layers):
                 values = np.array(store[name], dtype=float)
                 keep = np.isfinite(values) & (values > 0)
@@ -305,13 +305,13 @@ class InitMonitor(_callback_base()):  # type: ignore[misc]
                         values[keep],
                         color=cmap(0.9 * i / n),
                         lw=1.2,
-                        label=name if edge and ax is axes[0] else None,
+                        label=name if edge and ax is grid[0] else None,
                     )
             ax.set_yscale("log")
             ax.set_xlabel("step")
             ax.set_ylabel(label)
         if target:
-            axes[2].axhline(UPDATE_RATIO_TARGET, color="0.4", ls="--", lw=1)
-        if axes[0].get_legend_handles_labels()[0]:
-            axes[0].legend(fontsize=7, title="first / last layer", title_fontsize=7)
-        return axes
+            grid[2].axhline(UPDATE_RATIO_TARGET, color="0.4", ls="--", lw=1)
+        if grid[0].get_legend_handles_labels()[0]:
+            grid[0].legend(fontsize=7, title="first / last layer", title_fontsize=7)
+        return grid
