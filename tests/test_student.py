@@ -295,10 +295,12 @@ def implementation_exercises(nb) -> list[tuple[str, str]]:
     return pairs
 
 
-def run_cells(*sources: str) -> str:
-    """Exec the cells in a fresh namespace with numpy as np (and the check_* names); return stdout."""
+def run_cells(*sources: str, prelude: str = "import numpy as np") -> str:
+    """Exec the cells in a fresh namespace after ``prelude`` (numpy as np by default; for a real
+    chapter, the chapter's imports that the cells use, as the batch grader runs them) and with
+    the check_* names; return stdout."""
     ns: dict = {"__name__": "__exercise__"}
-    exec("import numpy as np", ns)
+    exec(prelude, ns)
     ns.update({f"check_{name}": fn for name, fn in exercises.CHECKERS.items()})
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -358,23 +360,33 @@ def _safe_functions(source: str) -> dict:
         return {}
 
 
+def grader_prelude(instructor, *sources: str) -> str:
+    """The chapter imports the batch grader runs before ``sources`` (numpy as np at least)."""
+    from initcourse.grading.grade import _prelude_source
+    from initcourse.grading.manifest import chapter_entry
+
+    entry = chapter_entry(instructor, "chapter")
+    return "import numpy as np\n" + _prelude_source(entry, [(0, s) for s in sources])
+
+
 def assert_stubs_fail_and_solutions_pass(instructor, student) -> int:
     stubs = [c.source for c in student.cells if "stub" in tags(c)]
     pairs = implementation_exercises(instructor)
     for solution, checker in pairs:
         names = set(functions(solution))
         stub = next(s for s in stubs if names <= set(functions(s)))
+        prelude = grader_prelude(instructor, solution, checker)
         if (
             "initcourse.grading.capstone" in checker
         ):  # the capstone's self-checks report, never raise
-            out = run_cells(stub, checker)
+            out = run_cells(stub, checker, prelude=prelude)
             assert out.startswith("✗ ") and "not implemented" in out, out
         else:
             with pytest.raises((ExerciseError, NotImplementedError)) as info:
-                run_cells(stub, checker)
+                run_cells(stub, checker, prelude=prelude)
             if isinstance(info.value, ExerciseError):
                 assert "not implemented yet" in str(info.value)
-        out = run_cells(solution, checker)
+        out = run_cells(solution, checker, prelude=prelude)
         assert any(line.startswith("✓ ") for line in out.strip().splitlines()), out
     return len(pairs)
 
