@@ -1,35 +1,41 @@
-"""Keras 3 initializers by name, four serializable initializers Keras lacks, and re-drawing built models.
+"""Keras 3 initializers by name, four initializers Keras lacks, and re-drawing models.
 
-* :func:`get` returns **Keras's own class** for every initializer Keras ships (``"he_normal"`` is
-  :class:`keras.initializers.HeNormal`, ...), and our classes :class:`Sparse`, :class:`Wavelet`,
-  :class:`DeltaOrthogonal` and :class:`ZeroHadamard` for the rest. Ours draw with the numpy
-  functions of :mod:`initcourse.initializers` and are registered with
+The four are serializable Keras initializers; the models re-drawn are already built.
+
+* :func:`get` returns **Keras's own class** for every initializer Keras ships
+  (``"he_normal"`` is :class:`keras.initializers.HeNormal`, ...), and our classes
+  :class:`Sparse`, :class:`Wavelet`, :class:`DeltaOrthogonal` and :class:`ZeroHadamard`
+  for the rest. Ours draw with the numpy functions of :mod:`initcourse.initializers` and
+  are registered with
   ``keras.saving.register_keras_serializable(package="initcourse")``.
-* In a layer, pass an instance (``Dense(64, kernel_initializer=Sparse(seed=0))`` or ``get("sparse")``);
-  once this module is imported Keras also resolves the registered string ``"initcourse>Sparse"``, but
-  not ``"sparse"``.
-* :func:`reinitialize` re-draws the kernels (and optionally biases) of an already built model. Assigning
-  ``layer.kernel_initializer`` after the layer is built, as the source articles do, changes no weight:
-  the initializer only runs once, inside ``build``.
+* In a layer, pass an instance (``Dense(64, kernel_initializer=Sparse(seed=0))`` or
+  ``get("sparse")``); once this module is imported Keras also resolves the registered
+  string ``"initcourse>Sparse"``, but not ``"sparse"``.
+* :func:`reinitialize` re-draws the kernels (and optionally biases) of an already built
+  model. Assigning ``layer.kernel_initializer`` after the layer is built, as the source
+  articles do, changes no weight: the initializer only runs once, inside ``build``.
 
 Seeding (checked on Keras 3.15.1, and what our classes do too)
 --------------------------------------------------------------
-* ``seed=<int>``: every call returns the same values, and two instances with the same seed agree.
-* ``seed=None``: Keras picks a seed **once, when the initializer is constructed**, from Python's
-  :mod:`random` (``keras.src.random.seed_generator.make_default_seed``). So one instance still returns
-  the same values on every call, two instances differ, and ``keras.utils.set_random_seed`` makes the
-  whole thing reproducible. ``get_config`` stores ``seed=None``, so a clone (or a loaded model's
-  initializer) picks a new seed. Our classes copy this behaviour exactly.
+* ``seed=<int>``: every call returns the same values, and two instances with the same
+  seed agree.
+* ``seed=None``: Keras picks a seed **once, when the initializer is constructed**, from
+  Python's :mod:`random` (``keras.src.random.seed_generator.make_default_seed``). So one
+  instance still returns the same values on every call, two instances differ, and
+  ``keras.utils.set_random_seed`` makes the whole thing reproducible. ``get_config``
+  stores ``seed=None``, so a clone (or a loaded model's initializer) picks a new seed.
+  Our classes copy this behaviour exactly.
 
 Saving and loading
 ------------------
 A model whose layers use our classes saves with ``model.save("m.keras")`` and loads with
-``keras.models.load_model`` without ``custom_objects``, **provided this module has been imported** in
-the loading process (importing it runs the registration decorators). Keras 3.15 does not import a
-saved object's ``module`` for packages other than ``keras``/``keras_hub``/``keras_cv``/``keras_nlp``,
-so without the import loading fails with a ``TypeError`` ("... could not be deserialized properly
-... Could not interpret initializer identifier: {'module': 'initcourse.keras_initializers', ...}"),
-tested in ``tests/test_keras_initializers.py``.
+``keras.models.load_model`` without ``custom_objects``, **provided this module has been
+imported** in the loading process (importing it runs the registration decorators). Keras
+3.15 does not import a saved object's ``module`` for packages other than
+``keras``/``keras_hub``/``keras_cv``/``keras_nlp``, so without the import loading fails
+with a ``TypeError`` ("... could not be deserialized properly ... Could not interpret
+initializer identifier: {'module': 'initcourse.keras_initializers', ...}"), tested in
+``tests/test_keras_initializers.py``.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import numbers
 import os
 import random
 from collections.abc import Callable, Sequence
-from typing import Any, Optional, Union
+from typing import Any, TypeAlias, cast
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -66,7 +72,7 @@ __all__ = [
     "Reinitialized",
 ]
 
-InitializerLike = Union[str, keras.initializers.Initializer, Callable[..., Any]]
+InitializerLike: TypeAlias = str | keras.initializers.Initializer | Callable[..., Any]
 
 KERAS_BUILTINS: dict[str, type] = {
     "zeros": keras.initializers.Zeros,
@@ -85,53 +91,72 @@ KERAS_BUILTINS: dict[str, type] = {
     "orthogonal": keras.initializers.Orthogonal,
     "identity": keras.initializers.Identity,
 }
-"""Names :func:`get` maps to Keras's own initializer classes (keyword arguments use Keras's names)."""
+"""Names :func:`get` maps to Keras's own initializer classes (keyword arguments use
+Keras's names)."""
 
 
-def _check_seed(seed: Optional[int]) -> Optional[int]:
-    """Return ``seed`` if it is ``None`` or a non-negative int, else raise naming ``seed``."""
+def _check_seed(seed: int | None) -> int | None:
+    """Return ``seed`` if None or a non-negative int, else raise naming ``seed``."""
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or int(seed) < 0
+    ):
         raise ValueError(f"seed: expected None or a non-negative int, got {seed!r}")
     return int(seed)
 
 
 def _default_seed() -> int:
-    """A seed drawn from Python's :mod:`random`, as Keras 3 does for ``seed=None`` (see module docstring)."""
+    """A seed drawn from Python's :mod:`random`, as Keras 3 does for ``seed=None``.
+
+    See the module docstring.
+    """
     return random.randint(1, int(1e9))
 
 
 def _float_dtype(dtype: Any) -> str:
     """Keras dtype name for ``dtype`` (``None`` means ``keras.backend.floatx()``)."""
-    return keras.backend.standardize_dtype(dtype) if dtype is not None else keras.backend.floatx()
+    return (
+        keras.backend.standardize_dtype(dtype)
+        if dtype is not None
+        else keras.backend.floatx()
+    )
 
 
 class _NumpyInitializer(keras.initializers.Initializer):
-    """Base class: a seeded Keras initializer that draws its values with a numpy function.
+    """Base class: a seeded Keras initializer drawing its values with a numpy function.
 
     Subclasses implement ``_draw(shape, rng, dtype)`` returning a numpy array.
     """
 
-    def __init__(self, seed: Optional[int] = None) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self.seed = _check_seed(seed)
         self._call_seed = self.seed if self.seed is not None else _default_seed()
 
-    def _draw(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str) -> np.ndarray:
+    def _draw(
+        self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str
+    ) -> np.ndarray:
         raise NotImplementedError
 
     def __call__(self, shape: Sequence[int], dtype: Any = None, **kwargs: Any) -> Any:
-        """Draw an array of ``shape`` (Keras layout); the same values on every call of this instance."""
+        """Draw an array of ``shape`` (Keras layout), the same on every call.
+
+        Every call of this instance returns the same values (see the module docstring).
+        """
         dtype = _float_dtype(dtype)
         np_dtype = "float64" if dtype == "float64" else "float32"
-        values = self._draw(as_shape(tuple(shape)), np.random.default_rng(self._call_seed), np_dtype)
+        values = self._draw(
+            as_shape(tuple(shape)), np.random.default_rng(self._call_seed), np_dtype
+        )
         return keras.ops.convert_to_tensor(np.asarray(values), dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "_NumpyInitializer":
+    def from_config(cls, config: dict[str, Any]) -> _NumpyInitializer:
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -141,11 +166,12 @@ class _NumpyInitializer(keras.initializers.Initializer):
 
 @keras.saving.register_keras_serializable(package="initcourse")
 class Sparse(_NumpyInitializer):
-    """Sparse initialization (Martens 2010, :cite:`martens2010deep`) as a Keras initializer.
+    """Sparse initialization (Martens 2010) as a Keras initializer.
 
-    Each output unit (column of the flattened ``(fan_in, units)`` kernel) gets exactly
-    ``min(nonzero, fan_in)`` nonzero incoming weights :math:`w \\sim \\mathcal N(0, \\text{stddev}^2)`;
-    all other weights are 0. Drawn by :func:`initcourse.initializers.sparse`.
+    From :cite:`martens2010deep`. Each output unit (column of the flattened
+    ``(fan_in, units)`` kernel) gets exactly ``min(nonzero, fan_in)`` nonzero incoming
+    weights :math:`w \\sim \\mathcal N(0, \\text{stddev}^2)`; all other weights are 0.
+    Drawn by :func:`initcourse.initializers.sparse`.
 
     Parameters
     ----------
@@ -157,13 +183,19 @@ class Sparse(_NumpyInitializer):
         See the module docstring: the same values on every call of one instance.
     """
 
-    def __init__(self, nonzero: int = 15, stddev: float = 1.0, seed: Optional[int] = None) -> None:
+    def __init__(
+        self, nonzero: int = 15, stddev: float = 1.0, seed: int | None = None
+    ) -> None:
         super().__init__(seed)
         self.nonzero = nonzero
         self.stddev = stddev
 
-    def _draw(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str) -> np.ndarray:
-        return np_init.sparse(shape, nonzero=self.nonzero, stddev=self.stddev, rng=rng, dtype=dtype)
+    def _draw(
+        self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str
+    ) -> np.ndarray:
+        return np_init.sparse(
+            shape, nonzero=self.nonzero, stddev=self.stddev, rng=rng, dtype=dtype
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {"nonzero": self.nonzero, "stddev": self.stddev, "seed": self.seed}
@@ -173,17 +205,19 @@ class Sparse(_NumpyInitializer):
 class Wavelet(_NumpyInitializer):
     """Orthogonal wavelet-basis initialization as a Keras initializer.
 
-    The kernel is :math:`g\\,A^\\top` for the orthogonal discrete-wavelet analysis matrix :math:`A`
-    (Mallat 2009, :cite:`mallat2009wavelet`; Daubechies filters :cite:`daubechies1992ten`, computed with
-    PyWavelets :cite:`lee2019pywavelets`), randomized as described in
-    :func:`initcourse.initializers.wavelet`, which does the drawing.
+    The kernel is :math:`g\\,A^\\top` for the orthogonal discrete-wavelet analysis
+    matrix :math:`A` (Mallat 2009, :cite:`mallat2009wavelet`; Daubechies filters
+    :cite:`daubechies1992ten`, computed with PyWavelets :cite:`lee2019pywavelets`),
+    randomized as described in :func:`initcourse.initializers.wavelet`, which does the
+    drawing.
 
     Parameters
     ----------
     wavelet : str
         PyWavelets name of an orthogonal wavelet, e.g. ``"db4"`` or ``"haar"``.
     level : int or None
-        Decomposition level (``None``: chosen as in :func:`initcourse.initializers.wavelet`).
+        Decomposition level (``None``: chosen as in
+        :func:`initcourse.initializers.wavelet`).
     gain : float
         Multiplies the orthogonal matrix.
     seed : int or None
@@ -191,27 +225,46 @@ class Wavelet(_NumpyInitializer):
     """
 
     def __init__(
-        self, wavelet: str = "db4", level: Optional[int] = None, gain: float = 1.0, seed: Optional[int] = None
+        self,
+        wavelet: str = "db4",
+        level: int | None = None,
+        gain: float = 1.0,
+        seed: int | None = None,
     ) -> None:
         super().__init__(seed)
         self.wavelet = wavelet
         self.level = level
         self.gain = gain
 
-    def _draw(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str) -> np.ndarray:
-        return np_init.wavelet(shape, wavelet=self.wavelet, level=self.level, gain=self.gain, rng=rng, dtype=dtype)
+    def _draw(
+        self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str
+    ) -> np.ndarray:
+        return np_init.wavelet(
+            shape,
+            wavelet=self.wavelet,
+            level=self.level,
+            gain=self.gain,
+            rng=rng,
+            dtype=dtype,
+        )
 
     def get_config(self) -> dict[str, Any]:
-        return {"wavelet": self.wavelet, "level": self.level, "gain": self.gain, "seed": self.seed}
+        return {
+            "wavelet": self.wavelet,
+            "level": self.level,
+            "gain": self.gain,
+            "seed": self.seed,
+        }
 
 
 @keras.saving.register_keras_serializable(package="initcourse")
 class DeltaOrthogonal(_NumpyInitializer):
-    """Delta-orthogonal convolution kernel (Xiao et al. 2018, :cite:`xiao2018dynamical`, Algorithm 2).
+    """Delta-orthogonal convolution kernel (Xiao et al. 2018, Algorithm 2).
 
-    All taps are zero except the centre tap, which is :math:`g` times the first ``in_channels`` rows of
-    a random ``out_channels × out_channels`` orthogonal matrix, so the convolution preserves the norm
-    of its input at initialization. Needs ``in_channels <= out_channels``. Drawn by
+    From :cite:`xiao2018dynamical`. All taps are zero except the centre tap, which is
+    :math:`g` times the first ``in_channels`` rows of a random
+    ``out_channels × out_channels`` orthogonal matrix, so the convolution preserves the
+    norm of its input at initialization. Needs ``in_channels <= out_channels``. Drawn by
     :func:`initcourse.initializers.delta_orthogonal`.
 
     Parameters
@@ -222,11 +275,13 @@ class DeltaOrthogonal(_NumpyInitializer):
         See the module docstring.
     """
 
-    def __init__(self, gain: float = 1.0, seed: Optional[int] = None) -> None:
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         super().__init__(seed)
         self.gain = gain
 
-    def _draw(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str) -> np.ndarray:
+    def _draw(
+        self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str
+    ) -> np.ndarray:
         return np_init.delta_orthogonal(shape, gain=self.gain, rng=rng, dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
@@ -235,19 +290,22 @@ class DeltaOrthogonal(_NumpyInitializer):
 
 @keras.saving.register_keras_serializable(package="initcourse")
 class ZeroHadamard(_NumpyInitializer):
-    """ZerO initialization (Zhao et al. 2022, :cite:`zhao2022zero`, Algorithm 1): deterministic.
+    """ZerO initialization (Zhao et al. 2022, Algorithm 1): deterministic.
 
-    For :math:`W \\in \\mathbb R^{m\\times n}`: a partial identity when the layer does not expand, else
-    :math:`I_{m\\times p} H_p 2^{-\\log_2(p)/2} I_{p\\times n}` with :math:`p = 2^{\\lceil\\log_2 m\\rceil}`
-    and :math:`H_p` the Hadamard matrix. Drawn by :func:`initcourse.initializers.zero_hadamard`. No
-    randomness, hence no seed.
+    From :cite:`zhao2022zero`. For :math:`W \\in \\mathbb R^{m\\times n}`: a partial
+    identity when the layer does not expand, else
+    :math:`I_{m\\times p} H_p 2^{-\\log_2(p)/2} I_{p\\times n}` with
+    :math:`p = 2^{\\lceil\\log_2 m\\rceil}` and :math:`H_p` the Hadamard matrix. Drawn
+    by :func:`initcourse.initializers.zero_hadamard`. No randomness, hence no seed.
     """
 
     def __init__(self) -> None:
         self.seed = None
         self._call_seed = 0  # unused: nothing random (and no draw from Python's random)
 
-    def _draw(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str) -> np.ndarray:
+    def _draw(
+        self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str
+    ) -> np.ndarray:
         return np_init.zero_hadamard(shape, dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
@@ -256,38 +314,56 @@ class ZeroHadamard(_NumpyInitializer):
 
 @keras.saving.register_keras_serializable(package="initcourse")
 class FromNumpy(_NumpyInitializer):
-    """Any initializer function of :mod:`initcourse.initializers`, as a serializable Keras initializer.
+    """Any function of :mod:`initcourse.initializers`, as a serializable initializer.
 
-    :func:`reinitialize` uses it when it is given such a function (e.g. ``initializers.he_normal``), so
-    the values are drawn by our numpy code and the model still saves and loads.
+    :func:`reinitialize` uses it when it is given such a function (e.g.
+    ``initializers.he_normal``), so the values are drawn by our numpy code and the model
+    still saves and loads.
 
     Parameters
     ----------
     function : str
         A name from ``initcourse.initializers.NAMES``.
     kwargs : dict, optional
-        Keyword arguments for the function (JSON-serializable values; not ``rng`` or ``dtype``).
+        Keyword arguments for the function (JSON-serializable values; not ``rng`` or
+        ``dtype``).
     seed : int or None
         Seeds the ``rng`` the function receives (see the module docstring).
     """
 
-    def __init__(self, function: str, kwargs: Optional[dict[str, Any]] = None, seed: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        function: str,
+        kwargs: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> None:
         check_choice(function, "function", np_init.NAMES)
         kwargs = dict(kwargs or {})
         for reserved in ("rng", "dtype"):
             if reserved in kwargs:
-                raise ValueError(f"kwargs: {reserved!r} is set by FromNumpy itself, got kwargs={kwargs!r}")
+                raise ValueError(
+                    f"kwargs: {reserved!r} is set by FromNumpy itself, "
+                    f"got kwargs={kwargs!r}"
+                )
         super().__init__(seed)
         self.function = function
         self.kwargs = kwargs
 
-    def _draw(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str) -> np.ndarray:
+    def _draw(
+        self, shape: tuple[int, ...], rng: np.random.Generator, dtype: str
+    ) -> np.ndarray:
         fn = np_init.get(self.function)
-        extra: dict[str, Any] = {"rng": rng} if "rng" in inspect.signature(fn).parameters else {}
+        extra: dict[str, Any] = (
+            {"rng": rng} if "rng" in inspect.signature(fn).parameters else {}
+        )
         return fn(shape, **self.kwargs, **extra, dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
-        return {"function": self.function, "kwargs": dict(self.kwargs), "seed": self.seed}
+        return {
+            "function": self.function,
+            "kwargs": dict(self.kwargs),
+            "seed": self.seed,
+        }
 
 
 CUSTOM: dict[str, type] = {
@@ -308,13 +384,13 @@ ALIASES: dict[str, type] = {
     "zero": keras.initializers.Zeros,
     "one": keras.initializers.Ones,
 }
-"""Other spellings :func:`get` accepts, as ``keras.initializers.get`` does: the class names
-(``"HeNormal"``, ``"GlorotUniform"``, ``"Sparse"``, ...) and Keras's aliases ``"normal"``,
-``"uniform"``, ``"zero"`` and ``"one"``."""
+"""Other spellings :func:`get` accepts, as ``keras.initializers.get`` does: the class
+names (``"HeNormal"``, ``"GlorotUniform"``, ``"Sparse"``, ...) and Keras's aliases
+``"normal"``, ``"uniform"``, ``"zero"`` and ``"one"``."""
 
 
-def _lookup(name: str) -> Optional[type]:
-    """The initializer class for ``name`` (a canonical name or an alias), or ``None``."""
+def _lookup(name: str) -> type | None:
+    """The initializer class for ``name`` (a canonical name or an alias), or None."""
     return KERAS_BUILTINS.get(name) or CUSTOM.get(name) or ALIASES.get(name)
 
 
@@ -324,13 +400,14 @@ def get(name: InitializerLike, **kwargs: Any) -> Any:
     Parameters
     ----------
     name : str, keras.initializers.Initializer, Initializer subclass or callable
-        A name from :data:`NAMES` (Keras's own class for :data:`KERAS_BUILTINS`, ours for
-        :data:`CUSTOM`) or one of the :data:`ALIASES` (class names such as ``"HeNormal"``, as
-        ``keras.initializers.get`` accepts them); an Initializer instance or any other callable is returned as is; an
-        Initializer subclass is instantiated with ``kwargs``.
+        A name from :data:`NAMES` (Keras's own class for :data:`KERAS_BUILTINS`, ours
+        for :data:`CUSTOM`) or one of the :data:`ALIASES` (class names such as
+        ``"HeNormal"``, as ``keras.initializers.get`` accepts them); an Initializer
+        instance or any other callable is returned as is; an Initializer subclass is
+        instantiated with ``kwargs``.
     **kwargs
-        Constructor arguments with the class's own names (Keras: ``seed``, ``gain``, ``scale``,
-        ``mode``, ``distribution``, ``stddev``, ...).
+        Constructor arguments with the class's own names (Keras: ``seed``, ``gain``,
+        ``scale``, ``mode``, ``distribution``, ``stddev``, ...).
 
     Returns
     -------
@@ -341,15 +418,18 @@ def get(name: InitializerLike, **kwargs: Any) -> Any:
     ValueError
         Unknown name (the message lists the valid names and suggests the closest one).
     TypeError
-        Keyword arguments the class does not take, kwargs with an instance or callable, or an
-        unsupported type.
+        Keyword arguments the class does not take, kwargs with an instance or callable,
+        or an unsupported type.
     """
     if isinstance(name, type) and issubclass(name, keras.initializers.Initializer):
         return name(**kwargs)
-    if isinstance(name, keras.initializers.Initializer) or (callable(name) and not isinstance(name, str)):
+    if isinstance(name, keras.initializers.Initializer) or (
+        callable(name) and not isinstance(name, str)
+    ):
         if kwargs:
             raise TypeError(
-                f"kwargs: only allowed with a name or a class; got {sorted(kwargs)} with the ready-made "
+                "kwargs: only allowed with a name or a class; "
+                f"got {sorted(kwargs)} with the ready-made "
                 f"initializer {name!r}"
             )
         return name
@@ -358,25 +438,30 @@ def get(name: InitializerLike, **kwargs: Any) -> Any:
             f"name: expected an initializer name, a keras Initializer or a callable, "
             f"got {type(name).__name__} {name!r}"
         )
-    cls = _lookup(name)
+    cls: Any = _lookup(name)
     if cls is None:
         close = difflib.get_close_matches(name.lower(), NAMES, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"name: unknown initializer {name!r}.{hint} Valid names: {', '.join(NAMES)}")
+        raise ValueError(
+            f"name: unknown initializer {name!r}.{hint} Valid names: {', '.join(NAMES)}"
+        )
     try:
         return cls(**kwargs)
     except TypeError as err:
-        params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "args", "kwargs")]
+        params = [
+            p
+            for p in inspect.signature(cls.__init__).parameters
+            if p not in ("self", "args", "kwargs")
+        ]
         raise TypeError(
-            f"kwargs: {cls.__name__} ({name!r}) takes {params or 'no arguments'}, got {sorted(kwargs)} ({err})"
+            f"kwargs: {cls.__name__} ({name!r}) takes {params or 'no arguments'}, "
+            f"got {sorted(kwargs)} ({err})"
         ) from None
 
 
 # --------------------------------------------------------------------------------------
-# -
 # Re-initializing a built model
 # --------------------------------------------------------------------------------------
-# -
 
 
 def _all_layers(model: Any) -> list[Any]:
@@ -431,9 +516,7 @@ def _has_weights(unit: Any) -> bool:
     return any(info.role in _DRAWN_ROLES for info in mw.weight_inventory(unit, [unit]))
 
 
-def _select_units(
-    model: Any, layers: Optional[Sequence[Union[str, int, Any]]]
-) -> list[Any]:
+def _select_units(model: Any, layers: Sequence[str | int | Any] | None) -> list[Any]:
     """Resolve ``layers`` (None, or names / indices into ``model.layers`` / layer
     objects) to
     the units (see :mod:`initcourse._modelwalk`) whose weights are re-drawn."""
@@ -494,11 +577,11 @@ def _is_numpy_initializer(fn: Any) -> bool:
     return getattr(base, "__module__", None) == np_init.__name__
 
 
-def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> Any:
+def _resolve(initializer: InitializerLike, seed: int | None, what: str) -> Any:
     """A Keras initializer (or Keras-compatible callable) for one weight, seeded with
     ``seed``."""
     if isinstance(initializer, str):
-        cls = _lookup(initializer)
+        cls: Any = _lookup(initializer)
         if cls is None:
             try:
                 get(initializer)  # raises the ValueError with the list of names
@@ -514,11 +597,11 @@ def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> An
             return type(initializer).from_config({**config, "seed": seed})
         return initializer
     if _is_numpy_initializer(initializer):
-        is_partial = isinstance(initializer, functools.partial)
-        fn = initializer.func if is_partial else initializer
+        partial = initializer if isinstance(initializer, functools.partial) else None
+        fn = partial.func if partial is not None else initializer
         bound = {
             k: v
-            for k, v in (initializer.keywords if is_partial else {}).items()
+            for k, v in (partial.keywords if partial is not None else {}).items()
             if k not in ("rng", "dtype")
         }
         name = fn.__name__
@@ -539,7 +622,7 @@ def _resolve(initializer: InitializerLike, seed: Optional[int], what: str) -> An
     )
 
 
-def _set_initializer(layer: Any, attribute: Optional[str], init: Any) -> None:
+def _set_initializer(layer: Any, attribute: str | None, init: Any) -> None:
     """Set ``layer.<attribute>`` (so ``get_config`` describes the new weights) where
     it exists."""
     if attribute and hasattr(layer, attribute):
@@ -599,12 +682,12 @@ def _describe_init(init: Any) -> str:
 def reinitialize(
     model: Any,
     initializer: InitializerLike,
-    layers: Optional[Sequence[Union[str, int, Any]]] = None,
+    layers: Sequence[str | int | Any] | None = None,
     *,
-    bias: Optional[InitializerLike] = None,
-    seed: Optional[int] = None,
-    recurrent: Optional[InitializerLike] = None,
-    embeddings: Optional[InitializerLike] = None,
+    bias: InitializerLike | None = None,
+    seed: int | None = None,
+    recurrent: InitializerLike | None = None,
+    embeddings: InitializerLike | None = None,
     unsupported: str = "raise",
 ) -> Reinitialized:
     """Re-draw the weights of an already built Keras model, in place, all or nothing.
@@ -728,13 +811,13 @@ def reinitialize(
             spec = (
                 recurrent
                 if recurrent is not None
-                else getattr(info.layer, info.init_attribute, "orthogonal")
+                else getattr(info.layer, cast(str, info.init_attribute), "orthogonal")
             )
         elif info.role == "embeddings":
             spec = (
                 embeddings
                 if embeddings is not None
-                else getattr(info.layer, info.init_attribute, "uniform")
+                else getattr(info.layer, cast(str, info.init_attribute), "uniform")
             )
         elif info.role == "bias" and bias is not None:
             spec = bias
