@@ -358,7 +358,11 @@ def _cnn(make_init, seed, front=None, classes=10):
     layers = [keras.Input((12, 12, 3))] + ([front] if front is not None else [])
     layers += [
         keras.layers.Conv2D(
-            8, 3, padding="same", activation="relu", kernel_initializer=make_init(seed + i)
+            8,
+            3,
+            padding="same",
+            activation="relu",
+            kernel_initializer=make_init(seed + i),
         )
         for i in range(6)
     ]
@@ -379,8 +383,8 @@ def small(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_pixels_and_rescaling_front_ends_are_not_mistaken_for_vanishing(seed):
-    # He-initialized ReLU convolutions on raw pixels keep the scale of their own input: no
-    # layer is 'vanishing' (what the raw-input reference used to claim)
+    # He-initialized ReLU convolutions on raw pixels keep the scale of their own input:
+    # no layer is 'vanishing' (what the raw-input reference used to claim)
     raw = diagnostics.layer_stats(_cnn(HE, seed), PIXELS)
     assert not any("vanishing" in w for w in raw.warnings())
     scaled = diagnostics.layer_stats(
@@ -408,7 +412,7 @@ def test_softmax_head_is_an_output_with_a_cross_entropy_surrogate(seed):
     # 1000 probabilities near 1/1000: a std far below the reference, which is no fault
     assert head["out_std"] < 1e-2 * head["ref_std"]
     assert stats.warnings() == []
-    # the same net with an unscaled head on raw pixels (std 74): an overconfident softmax
+    # the same net, unscaled head, raw pixels (std 74): an overconfident softmax
     raw = diagnostics.layer_stats(_cnn(HE, seed), PIXELS * 10)
     assert raw.rows[-1]["top_prob"] > 0.9
     assert any("softmax saturated at initialization" in w for w in raw.warnings())

@@ -1,9 +1,9 @@
-"""Chapter 2's new checker: ``twin_units`` (units of a kernel with identical incoming weights).
+"""Chapter 2's checker ``twin_units``: units of a kernel with equal incoming weights.
 
-The correct solution is written here independently of the checker's reference; each wrong
-solution makes one realistic mistake and the checker must reject it at the check that names the
-mistake. The checker is also run on ZerO kernels of the course (not designed for it), whose twin
-count follows from the Sylvester construction.
+The correct solution is written here independently of the checker's reference; each
+wrong solution makes one realistic mistake and the checker must reject it at the check
+that names the mistake. The checker is also run on ZerO kernels of the course (not
+designed for it), whose twin count follows from the Sylvester construction.
 """
 
 from __future__ import annotations
@@ -111,8 +111,11 @@ def test_stub_fails_with_its_hint():
     "shape, pairs",
     [((64, 128), 64), ((48, 128), 64), ((64, 100), 36), ((65, 128), 0), ((128, 64), 0)],
 )
-def test_course_zero_kernels_have_twins_iff_fan_in_at_most_half_the_hadamard_size(shape, pairs):
-    # p = 128 for 100 or 128 units: twins exist when fan_in <= 64, unit j + 64 repeating unit j
+def test_course_zero_kernels_have_twins_iff_fan_in_at_most_half_the_hadamard_size(
+    shape, pairs
+):
+    # p = 128 for 100 or 128 units: twins exist when fan_in <= 64, unit j + 64 repeating
+    # unit j
     kernel = initializers.zero_hadamard(shape)
     found = twin_units(kernel)
     assert len(found) == pairs

@@ -1,10 +1,11 @@
 """Chapter 3's new checkers: ``critical_weight_variance`` and ``kaiming_uniform``.
 
-The correct solutions are written here independently of the checkers (a plain fixed-point
-iteration and a fine grid for the critical variance; PyTorch's ``kaiming_uniform_`` transcribed
-for the Keras layout). Each wrong solution makes one realistic mistake, and the checker must reject
-it at the check that names the mistake. The checker's reference for the critical variance is also
-compared with ``initcourse.meanfield``, a separate implementation.
+The correct solutions are written here independently of the checkers (a plain
+fixed-point iteration and a fine grid for the critical variance; PyTorch's
+``kaiming_uniform_`` transcribed for the Keras layout). Each wrong solution makes one
+realistic mistake, and the checker must reject it at the check that names the mistake.
+The checker's reference for the critical variance is also compared with
+``initcourse.meanfield``, a separate implementation.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from initcourse.exercises import (
 )
 from initcourse.exercises.gain import _ref_critical
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # critical_weight_variance
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _H = np.linspace(-60.0, 60.0, 24_001)  # a fine grid in h = sqrt(q) z (step 0.005)
 
 
 def _expect(f, q):
-    """E[f(sqrt(q) z)] on a fine grid in h, with the N(0, q) density (trapezoid rule)."""
+    """E[f(sqrt(q) z)] on a fine grid in h, N(0, q) density (trapezoid rule)."""
     density = np.exp(-(_H**2) / (2 * q)) / math.sqrt(2 * math.pi * q)
     return float(np.trapezoid(f(_H) * density, _H))
 
@@ -45,8 +46,12 @@ def _bisect(f, lo, hi, steps=60):
 
 def critical_weight_variance(phi, dphi, sigma_b2=0.0):
     def q_star(sw2):  # the root of V(q) - q, V(q) < sw2 + sigma_b2 for bounded phi
-        return _bisect(lambda q: q - sw2 * _expect(lambda h: phi(h) ** 2, q) - sigma_b2,
-                       1e-9, sw2 + sigma_b2 + 1.0, steps=45)
+        return _bisect(
+            lambda q: q - sw2 * _expect(lambda h: phi(h) ** 2, q) - sigma_b2,
+            1e-9,
+            sw2 + sigma_b2 + 1.0,
+            steps=45,
+        )
 
     def chi1_minus_1(sw2):
         return sw2 * _expect(lambda h: dphi(h) ** 2, q_star(sw2)) - 1.0
@@ -89,7 +94,11 @@ def square_root(phi, dphi, sigma_b2=0.0):
 
 
 def no_bias(phi, dphi, sigma_b2=0.0):
-    return critical_weight_variance(phi, dphi, 0.0) if sigma_b2 == 0.0 else _no_bias(phi, dphi)
+    return (
+        critical_weight_variance(phi, dphi, 0.0)
+        if sigma_b2 == 0.0
+        else _no_bias(phi, dphi)
+    )
 
 
 def _no_bias(phi, dphi):
@@ -146,24 +155,33 @@ def test_sigmoid_critical_point_is_about_103():
     assert _ref_critical(expit, _dsigmoid, 0.0) == pytest.approx(103.0, abs=0.1)
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # kaiming_uniform
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _gain(nonlinearity, a):
-    table = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5 / 3, "relu": math.sqrt(2), "selu": 0.75}
+    table = {
+        "linear": 1.0,
+        "sigmoid": 1.0,
+        "tanh": 5 / 3,
+        "relu": math.sqrt(2),
+        "selu": 0.75,
+    }
     return table.get(nonlinearity, math.sqrt(2 / (1 + a * a)))
 
 
 def kaiming_uniform(shape, rng, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    # torch: fan_in = w.shape[1] * rf, fan_out = w.shape[0] * rf for w of shape (out, in, *k);
-    # the Keras shape (*k, in, out) holds the same numbers at shape[-2] and shape[-1].
+    # torch: fan_in = w.shape[1] * rf, fan_out = w.shape[0] * rf for w of shape (out,
+    # in, *k); the Keras shape (*k, in, out) holds the same numbers at shape[-2] and
+    # shape[-1].
     rf = math.prod(shape[:-2])
     fan = (shape[-2] if mode == "fan_in" else shape[-1]) * rf
     bound = math.sqrt(3.0) * _gain(nonlinearity, a) / math.sqrt(fan)
     return rng.uniform(-bound, bound, size=shape).astype(np.float32)
 
 
-def torch_fans_on_keras_shape(shape, rng, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def torch_fans_on_keras_shape(
+    shape, rng, a=0.0, mode="fan_in", nonlinearity="leaky_relu"
+):
     rf = math.prod(shape[2:])
     fan = (shape[1] if mode == "fan_in" else shape[0]) * rf
     bound = math.sqrt(3.0) * _gain(nonlinearity, a) / math.sqrt(fan)
