@@ -931,7 +931,17 @@ def test_grader_partial_credit_matches_checks_passed():
     item = grader.check("he_normal", normal(LECUN), points=10)
     with pytest.raises(ExerciseError) as info:
         ex.check_he_normal(normal(LECUN))
-    assert item.points == round(10 * len(info.value.passed) / info.value.total, 2)
+    assert item.points == round(10 * info.value.earned, 2)
+    # form checks (call, array, shape, dtype, finite) weigh a quarter of a substance check
+    weights = [0.25 if c in ex.core.FORM_CHECKS else 1.0 for c in info.value.checks]
+    passed = [0.25 if c in ex.core.FORM_CHECKS else 1.0 for c in info.value.passed]
+    assert info.value.earned == pytest.approx(sum(passed) / sum(weights))
+
+
+def test_an_array_of_zeros_earns_little():
+    with pytest.raises(ExerciseError) as info:
+        ex.check_he_normal(lambda shape, rng: np.zeros(shape, np.float32))
+    assert 0 < info.value.earned < 0.25
 
 
 def test_grader_bad_input():
@@ -958,7 +968,6 @@ def test_exercises_module_does_not_import_tensorflow():
 # ---------------------------------------------------------------------------------------------
 # Capstone graders (chapter 10): grade_initializer_choice, grade_layer_report, grade_training_run
 # ---------------------------------------------------------------------------------------------
-
 
 
 def _init_class(name, **attrs):

@@ -35,7 +35,9 @@ class ExerciseError(AssertionError):
         How many checks the checker runs in all.
     fraction : float or None
         The share of the points earned, when the checker grades independent parts (the
-        capstone); ``None`` means ``len(passed) / total``.
+        capstone); ``None`` means the weighted share of ``checks`` passed (:attr:`earned`).
+    checks : tuple of str
+        All the checks of the checker, in order.
     """
 
     def __init__(
@@ -47,8 +49,10 @@ class ExerciseError(AssertionError):
         passed: Sequence[str] = (),
         total: int = 0,
         fraction: float | None = None,
+        checks: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
+        self.checks = tuple(checks)
         self.exercise = exercise
         self.check = check
         self.passed = tuple(passed)
@@ -59,10 +63,41 @@ class ExerciseError(AssertionError):
 
     @property
     def earned(self) -> float:
-        """The share of the points earned, in [0, 1]."""
+        """The share of the points earned, in [0, 1].
+
+        ``fraction`` when the checker set it; otherwise the checks passed, each weighted by
+        :func:`check_weight`: a check of the form of the result (it returns, has the right
+        shape and dtype, ...) counts a quarter of a check of its substance, so that an array
+        of zeros of the right shape earns little.
+        """
         if self.fraction is not None:
             return self.fraction
+        if self.checks:
+            total = sum(check_weight(c) for c in self.checks)
+            return sum(check_weight(c) for c in self.passed) / total if total else 0.0
         return len(self.passed) / self.total if self.total else 0.0
+
+
+#: Checks of the *form* of a result, not of its substance (see :attr:`ExerciseError.earned`).
+FORM_CHECKS = frozenset(
+    {
+        "called",
+        "returns an array",
+        "returns a pair",
+        "returns a dict",
+        "returns a History",
+        "shape",
+        "dtype",
+        "finite",
+        "length",
+        "report",
+    }
+)
+
+
+def check_weight(check: str) -> float:
+    """Weight of a check in the partial credit: 0.25 for a form check, 1 otherwise."""
+    return 0.25 if check in FORM_CHECKS else 1.0
 
 
 @dataclass(frozen=True)
@@ -112,10 +147,15 @@ class _Session:
         self.current = self.checks[0]
 
     def step(self, check: str) -> None:
-        """Mark the current check passed and move on to ``check``."""
+        """Mark the current check passed and move on to ``check``.
+
+        Stepping back to an earlier check (a loop over several inputs) passes nothing: the
+        current check is only passed once a later one is reached.
+        """
         if check not in self.checks:  # a bug in this module, not in the student's code
             raise RuntimeError(f"{self.exercise}: unknown check {check!r}")
-        if self.current not in self.passed:
+        forward = self.checks.index(check) > self.checks.index(self.current)
+        if forward and self.current not in self.passed:
             self.passed.append(self.current)
         self.current = check
 
@@ -126,6 +166,7 @@ class _Session:
             check=self.current,
             passed=self.passed,
             total=len(self.checks),
+            checks=self.checks,
         )
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
@@ -149,7 +190,7 @@ class _Session:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def success(self, summary: str) -> CheckResult:
-        self.step(self.current)
+        self.passed = list(self.checks)  # every check ran and passed
         line = f"{self.exercise}: {summary}"
         print(f"✓ {line}")
         n = float(len(self.checks))
