@@ -180,7 +180,8 @@ def test_uncompared_cells_are_rare_and_assert_their_claim(nb_path):
         text = src(cells[i])
         first = text.lstrip().splitlines()[0].strip()
         assert first == UNCOMPARED, (
-            f"{nb_path.name}: code cell {i}: put {UNCOMPARED} alone on the cell's first line "
+            f"{nb_path.name}: code cell {i}: put {UNCOMPARED} alone on the cell's "
+            "first line "
             f"(nbval does not see it in {first!r}); give the reason on the next line"
         )
         assert re.search(r"\bassert\b|\bassert_\w+\(|\bcheck_\w+\(", text), (

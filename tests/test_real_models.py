@@ -16,10 +16,9 @@ from __future__ import annotations
 import os
 import warnings
 
+import model_zoo as zoo
 import numpy as np
 import pytest
-
-import model_zoo as zoo
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

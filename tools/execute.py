@@ -32,23 +32,29 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
     return [root / (r + ".ipynb") for r in refs if (root / (r + ".ipynb")).exists()]
 
 
-#: What TensorFlow's C++ logging (absl) writes to the process's stderr at import, whatever
-#: TF_CPP_MIN_LOG_LEVEL says; ipykernel captures it from the file descriptor. Not part of a
-#: chapter: it differs between CPUs (oneDNN on or off, instruction sets) and nbval's kernel
-#: sends it elsewhere.
+#: What TensorFlow's C++ logging (absl) writes to the process's stderr at import,
+#: whatever TF_CPP_MIN_LOG_LEVEL says; ipykernel captures it from the file descriptor.
+#: Not part of a chapter: it differs between CPUs (oneDNN on or off, instruction sets)
+#: and nbval's kernel sends it elsewhere.
 _ABSL_LINE = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written"
+    r" to STDERR"
     r"|[IWE]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] .*"
-    r"|To enable the following instructions: .*, in other operations, rebuild TensorFlow.*)$"
+    r"|To enable the following instructions: .*, in other operations,"
+    r" rebuild TensorFlow.*)$"
 )
 
 
 def drop_absl_banner(cell: nbformat.NotebookNode) -> None:
-    """Remove TensorFlow's C++ log lines from a code cell's stderr outputs (in place)."""
+    """Remove TensorFlow's C++ log lines from a code cell's stderr outputs, in place."""
     kept = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            lines = [ln for ln in out["text"].splitlines() if ln.strip() and not _ABSL_LINE.match(ln)]
+            lines = [
+                ln
+                for ln in out["text"].splitlines()
+                if ln.strip() and not _ABSL_LINE.match(ln)
+            ]
             if not lines:
                 continue
             out["text"] = "\n".join(lines) + "\n"
