@@ -80,13 +80,14 @@ BUDGET = 200
 THRESHOLD = 0.90
 """Task (c): the test accuracy the trained network must reach."""
 
+_BATCH_RANGE: tuple[int, int] = (32, 128)
 ALLOWED_SETTINGS = {
     "optimizer": {
         "sgd": (0.01, 0.05),
         "momentum": (0.002, 0.005),
         "adam": (2e-4, 1e-3),
     },
-    "batch_size": (32, 128),
+    "batch_size": _BATCH_RANGE,
 }
 """What task (c) lets the student choose: an optimizer, a learning rate in its range, a batch size
 in the range, any seed. The model answer earns full marks in all of it (``tests/test_grading.py``).
@@ -126,13 +127,13 @@ def keras_initializer(value: Any, seed: int | None = None):
             {"class_name": value["class_name"], "config": config}
         )
     if isinstance(value, str):
-        config = canonical_initializer(value)
-        if config is None:
+        canonical = canonical_initializer(value)
+        if canonical is None:
             try:
                 return resolve_initializer(value, seed=seed, layer_index=0)
             except Exception as exc:  # noqa: BLE001 - say which name failed
                 raise ValueError(f"initializer: unknown name {value!r}") from exc
-        return keras_initializer(config, seed)
+        return keras_initializer(canonical, seed)
     return resolve_initializer(value, seed=seed, layer_index=0)
 
 
@@ -265,7 +266,7 @@ def test_accuracy(model, data=None) -> float:
 # --------------------------------------------------------------------------------------------
 # (c): the comparison with the default, with the same tuning for both
 # --------------------------------------------------------------------------------------------
-_COMPARE_CACHE: dict[str, float] = {}
+_COMPARE_CACHE: dict[str, tuple[float, float]] = {}
 
 
 def _median_best(
@@ -287,7 +288,7 @@ def _median_best(
     )
     if key in _COMPARE_CACHE:
         return _COMPARE_CACHE[key]
-    best = (-1.0, float("nan"))
+    best: tuple[float, float] = (-1.0, float("nan"))
     for lr in COMPARISON_GRID[optimizer]:
         accs = []
         for seed in COMPARISON_SEEDS:
@@ -333,10 +334,11 @@ def compare_with_default(
             if optimizer != "nesterov"
             else "momentum"
         )
+    low, high = _BATCH_RANGE
     batch_size = int(
         min(
-            max(int(batch_size), ALLOWED_SETTINGS["batch_size"][0]),
-            ALLOWED_SETTINGS["batch_size"][1],
+            max(int(batch_size), low),
+            high,
         )
     )
     chosen, chosen_lr = _median_best(dict(effective), optimizer, batch_size, data)
@@ -435,9 +437,7 @@ def run_training(
     }
 
 
-def sandbox_op(
-    namespace: dict, request: dict, train_calls: list | None = None
-) -> Any:
+def sandbox_op(namespace: dict, request: dict, train_calls: list | None = None) -> Any:
     """Run one capstone request in the sandbox process (see :mod:`initcourse.grading.sandbox`)."""
     fn = namespace.get(request["name"])
     if not callable(fn):

@@ -336,6 +336,7 @@ class Sandbox:
         try:
             _write_frame(self.proc.stdin, _dumps_trusted(message))
             deadline = None if timeout is None else start + timeout
+            assert self.proc.stdout is not None  # opened with stdout=PIPE
             payload = _read_frame(self.proc.stdout.fileno(), deadline)
         except (BrokenPipeError, EOFError) as exc:
             self.kill()
@@ -371,7 +372,8 @@ class Sandbox:
         """Stop the process and remove its working directory."""
         if self.proc.poll() is None:
             try:
-                self.proc.stdin.close()
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
                 self.proc.wait(timeout=5)
             except Exception:  # noqa: BLE001
                 pass
