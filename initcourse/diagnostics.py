@@ -197,7 +197,8 @@ class LayerStats:
         ]
 
         def line(cells: Sequence[str]) -> str:
-            return "  ".join(
+            # one space between columns: 9 columns fit the book's 88-character width
+            return " ".join(
                 c.ljust(w) if j < 2 else c.rjust(w)
                 for j, (c, w) in enumerate(zip(cells, widths))
             )
