@@ -115,7 +115,7 @@ def test_manifest_lists_every_implementation_exercise_with_points(manifest):
         assert asked & set(sol) <= graded, (
             f"{stem}: exercises asking for {asked & set(sol) - graded} carry no points"
         )
-    capstone = chapters["10_capstone"]
+    capstone = chapters["12_capstone"]
     assert [(e["function"], e["points"]) for e in capstone["exercises"]] == [
         ("choose_initializers", 4.0),
         ("init_report", 3.0),
@@ -395,9 +395,9 @@ def test_another_chapter_under_expect_gets_zero(tmp_path, manifest):
 # The capstone through the grader: tampering and made-up numbers earn nothing
 # ---------------------------------------------------------------------------------------------
 def test_capstone_tampering_and_made_up_numbers(tmp_path, manifest):
-    sol = solutions("10_capstone")
+    sol = solutions("12_capstone")
     zeros_and_grade = submission(
-        "10_capstone",
+        "12_capstone",
         lambda n, s: (
             (
                 "def choose_initializers(block_activations):\n"
@@ -412,7 +412,7 @@ def test_capstone_tampering_and_made_up_numbers(tmp_path, manifest):
         ),
     )
     made_up = submission(
-        "10_capstone",
+        "12_capstone",
         lambda n, s: {
             "choose_initializers": (
                 "import keras\n\ndef choose_initializers(block_activations):\n"

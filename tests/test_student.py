@@ -744,7 +744,7 @@ def test_student_capstone_runs_and_scores_zero(tmp_path):
     """
     from nbclient import NotebookClient
 
-    source = Path(__file__).resolve().parents[1] / "notebooks" / "10_capstone.ipynb"
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "12_capstone.ipynb"
     if not source.exists():
         pytest.skip("no capstone notebook")
     student = _ms.make_student_notebook(source)

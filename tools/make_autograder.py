@@ -2,7 +2,7 @@
 
     python tools/make_autograder.py --out _build/autograder               # every chapter with points
     python tools/make_autograder.py --out _build/autograder 03_algorithm_steps
-    python tools/make_autograder.py --timeout 180 --out _build/autograder 10_capstone
+    python tools/make_autograder.py --timeout 180 --out _build/autograder 12_capstone
 
 Each zip follows Gradescope's autograder contract
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/): at its root ``setup.sh`` (run
