@@ -18,7 +18,8 @@ def captured(monkeypatch):
         IPython.display, "display", lambda *a, **k: calls.append((a, k))
     )
     InteractiveShell.instance()
-    return calls
+    yield calls
+    InteractiveShell.clear_instance()
 
 
 def test_glue_stores_hidden_record(captured):

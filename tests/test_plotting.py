@@ -69,6 +69,7 @@ def test_use_style_makes_inline_figures_retina_pngs_with_their_display_size():
     """Under IPython, figures become 2x PNGs whose metadata gives the display size."""
     from IPython.core.interactiveshell import InteractiveShell
 
+    InteractiveShell.clear_instance()  # another test may have left a shell behind
     assert plotting.retina_inline_figures() is False  # plain Python: nothing to set
     shell = InteractiveShell.instance()
     try:
