@@ -1,8 +1,8 @@
 """The exercise checkers pass correct implementations and name each kind of mistake.
 
-Every correct implementation below is written independently here (numpy, scipy, PyWavelets);
-every wrong one makes one specific, common mistake, and the test asserts that the checker's
-message names that mistake.
+Every correct implementation below is written independently here (numpy, scipy,
+PyWavelets); every wrong one makes one specific, common mistake, and the test asserts
+that the checker's message names that mistake.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from scipy.linalg import hadamard
 
 from initcourse import exercises as ex
 from initcourse.exercises import CHECKERS, CheckResult, ExerciseError, Grader
+from initcourse.exercises.core import success_line
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Reference (correct) student solutions
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def fans(shape):
     if len(shape) == 0:
         return 1, 1
@@ -174,12 +175,12 @@ def not_implemented(*args, **kwargs):
     raise NotImplementedError("Use limit = sqrt(6 / (fan_in + fan_out)).")
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Correct implementations pass, with one deterministic line
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_registry_covers_every_checker():
-    """Every public check_* is registered; the ones of this file's chapters are tested here (a
-    checker added later for a new exercise is tested in its own test file)."""
+    """Every public check_* is registered; the ones of this file's chapters are tested
+    here (a checker added later for a new exercise is tested in its own test file)."""
     public = {
         name.removeprefix("check_") for name in ex.__all__ if name.startswith("check_")
     }
@@ -194,7 +195,9 @@ def test_correct_implementation_passes(name, capsys):
     assert result.exercise == name and result.points == result.max_points == len(
         result.passed
     )
-    assert out.count("\n") == 1 and out.startswith(f"✓ {name}: ")
+    # the message, wrapped to 88 columns (continuation lines indented by two spaces)
+    assert out == success_line(result.message) + "\n" and out.startswith(f"✓ {name}: ")
+    assert all(len(line) <= 88 or " " not in line.strip() for line in out.splitlines())
     # deterministic: a second run prints the same line
     CHECKERS[name](CORRECT[name])
     assert capsys.readouterr().out == out
@@ -225,9 +228,9 @@ def test_checker_rejects_a_non_callable():
         ex.check_he_normal(np.zeros(3))
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Variance-scaling initializers: each mistake gets its own message
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def transposed(init):
     return lambda shape, rng: init(tuple(shape[::-1]), rng)
 
@@ -278,12 +281,14 @@ WRONG_INITS = [
     (
         "glorot_uniform",
         transposed(uniform(GLOROT)),
-        r"returned shape \(128, 256\) for|the reverse of shape=\(256, 128\).*Keras layout is \(fan_in, fan_out\)",
+        r"returned shape \(128, 256\) for|the reverse of shape=\(256, "
+        r"128\).*Keras layout is \(fan_in, fan_out\)",
     ),
     (
         "glorot_uniform",
         with_fans(fans, U, lambda fi, fo: 2.0 / fi),
-        r"values reach 0\.15\d+ but the limit for shape \(256, 128\).*√\(6/\(256\+128\)\) = 0\.125 — did you use fan_in only\?",
+        r"values reach 0\.15\d+ but the limit for shape \(256, "
+        r"128\).*√\(6/\(256\+128\)\) = 0\.125 — did you use fan_in only\?",
     ),
     (
         "glorot_uniform",
@@ -328,7 +333,8 @@ WRONG_INITS = [
     (
         "glorot_uniform",
         global_rng(GLOROT),
-        r"same rng seed gave different arrays: draw every random number from the rng you are given",
+        r"same rng seed gave different arrays: draw every random number from "
+        r"the rng you are given",
     ),
     (
         "glorot_uniform",
@@ -358,7 +364,8 @@ WRONG_INITS = [
     (
         "glorot_normal",
         with_fans(fans, N, lambda fi, fo: 6.0 / (fi + fo)),
-        r"sample variance 0\.01\d+ = (2\.9\d|3\.0\d) × the expected 0\.005208.*uniform limit .* as the std",
+        r"sample variance 0\.01\d+ = (2\.9\d|3\.0\d) × the expected "
+        r"0\.005208.*uniform limit .* as the std",
     ),
     (
         "glorot_normal",
@@ -438,9 +445,9 @@ def test_crash_in_student_code_is_reported_with_the_call():
         ex.check_glorot_uniform(broken)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # compute_fans and gain
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _dense_rule(shape):
     return (shape[0], shape[1]) if len(shape) >= 2 else fans(shape)
 
@@ -450,11 +457,13 @@ def _dense_rule(shape):
     [
         (
             lambda s: fans(s)[::-1],
-            r"fan_in and fan_out are swapped; a Keras dense kernel is \(fan_in, units\)",
+            r"fan_in and fan_out are swapped; a Keras dense kernel is "
+            r"\(fan_in, units\)",
         ),
         (
             lambda s: (s[-2], s[-1]) if len(s) >= 3 else fans(s),
-            r"the channel counts alone: every input channel feeds a unit through each of the 5 positions",
+            r"the channel counts alone: every input channel feeds a unit "
+            r"through each of the 5 positions",
         ),
         (
             lambda s: torch_fans(s) if len(s) >= 3 else fans(s),
@@ -523,9 +532,9 @@ def test_gain_mistakes(fn, pattern):
         ex.check_gain(fn)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # orthogonal, delta-orthogonal, sparse
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _no_sign_fix(shape, rng, gain=1.0):
     rows, cols = int(np.prod(shape[:-1])), shape[-1]
     q, _ = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
@@ -598,7 +607,8 @@ def _delta_at_corner(shape, rng, gain=1.0):
     [
         (
             lambda shape, rng, gain=1.0: orthogonal(shape, rng, gain),
-            r"tap \(0, 0\) has nonzero weights.*zero everywhere except the center tap \(1, 1\)",
+            r"tap \(0, 0\) has nonzero weights.*zero everywhere except the "
+            r"center tap \(1, 1\)",
         ),
         (_delta_at_corner, r"sits at tap \(0, 0\); the center tap is \(1, 1\)"),
         (
@@ -698,9 +708,9 @@ def test_sparse_crash_on_small_fan_in_names_the_call():
         ex.check_sparse(no_min)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # LSUV, variance recursion, forward pass
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "fn,pattern",
     [
@@ -806,9 +816,9 @@ def test_forward_std_mistakes(fn, pattern):
         ex.check_forward_std(fn)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # wavelet matrix and ZerO
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _wavelet_level1(n, wavelet):
     return np.stack(
         [
@@ -898,9 +908,9 @@ def test_zero_hadamard_mistakes(fn, pattern):
         ex.check_zero_hadamard(fn)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Grader
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_grader_partial_credit_and_summary(capsys):
     grader = Grader()
     full = grader.check("glorot_uniform", CORRECT["glorot_uniform"], points=2)
@@ -932,7 +942,8 @@ def test_grader_partial_credit_matches_checks_passed():
     with pytest.raises(ExerciseError) as info:
         ex.check_he_normal(normal(LECUN))
     assert item.points == round(10 * info.value.earned, 2)
-    # form checks (call, array, shape, dtype, finite) weigh a quarter of a substance check
+    # form checks (call, array, shape, dtype, finite) weigh a quarter of a substance
+    # check
     weights = [0.25 if c in ex.core.FORM_CHECKS else 1.0 for c in info.value.checks]
     passed = [0.25 if c in ex.core.FORM_CHECKS else 1.0 for c in info.value.passed]
     assert info.value.earned == pytest.approx(sum(passed) / sum(weights))
@@ -958,16 +969,20 @@ def test_exercises_module_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = "import sys, initcourse.exercises; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    code = (
+        "import sys, initcourse.exercises; print('tensorflow' in sys.modules, "
+        "'keras' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False False"
 
 
-# ---------------------------------------------------------------------------------------------
-# Capstone graders (chapter 10): grade_initializer_choice, grade_layer_report, grade_training_run
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
+# Capstone graders (chapter 12): grade_initializer_choice, grade_layer_report,
+# grade_training_run
+# --------------------------------------------------------------------------------------
 
 
 def _init_class(name, **attrs):
@@ -1001,7 +1016,8 @@ def choose_strings(block_activations):
 
 
 def choose_objects(block_activations):
-    """Objects instead of names, a depth-scaled residual branch, orthogonal tanh, zero head."""
+    """Objects instead of names, a depth-scaled residual branch, orthogonal tanh, zero
+    head."""
     n = len(block_activations)
     per = {
         "relu": HeNormal(),
@@ -1039,7 +1055,8 @@ def choose_with(**changes):
 
 
 class Described:
-    """What the batch grader receives for an initializer object from the sandbox process."""
+    """What the batch grader receives for an initializer object from the sandbox
+    process."""
 
     def __init__(self, class_name, **config):
         self.class_name, self.config = class_name, config
@@ -1054,7 +1071,8 @@ Described.__name__ = "Described"
 
 
 def choose_fixup(block_activations):
-    """Fixup as chapter 6 teaches it: zero last kernels, first kernels' variance × 1/L, zero head."""
+    """Fixup as chapter 6 teaches it: zero last kernels, first kernels' variance × 1/L,
+    zero head."""
     n = len(block_activations)
     per = {
         "relu": VarianceScaling(
@@ -1071,7 +1089,8 @@ def choose_fixup(block_activations):
 
 
 def choose_alternatives(block_activations):
-    """Other correct spellings: PyTorch names, SELU with a uniform or orthogonal kernel, gain 5/3."""
+    """Other correct spellings: PyTorch names, SELU with a uniform or orthogonal kernel,
+    gain 5/3."""
     chosen = {
         "embed": Orthogonal(),
         "residual_out": "Zeros",
@@ -1188,11 +1207,13 @@ def test_capstone_choice_grades_each_role_on_its_own(fn, pattern, wrong):
 
 
 def test_capstone_choice_points_are_proportional_not_ordered():
-    """The Keras default everywhere is right for tanh, selu, embed and head only (1.5 of 4);
-    five of six roles right earn more than that, and the same whatever role is wrong first."""
-    default = lambda acts: {
-        r: "glorot_uniform" for r in list(ex.CAPSTONE_ROLES) + list(acts)
-    }  # noqa: E731
+    """The Keras default everywhere is right for tanh, selu, embed and head only (1.5 of
+    4); five of six roles right earn more than that, and the same whatever role is wrong
+    first."""
+
+    def default(acts):
+        return {r: "glorot_uniform" for r in list(ex.CAPSTONE_ROLES) + list(acts)}
+
     with pytest.raises(ExerciseError) as info:
         ex.grade_initializer_choice(default)
     assert 4 * info.value.earned == pytest.approx(1.5)
@@ -1243,7 +1264,8 @@ def test_capstone_effective_initializers_replace_only_the_wrong_roles():
     }
 
 
-# --- grade_layer_report: compared with a measurement the caller makes -------------------------
+# --- grade_layer_report: compared with a measurement the caller makes
+# -------------------------
 def _act(name):
     fn = lambda z: z  # noqa: E731
     fn.__name__ = name
@@ -1344,9 +1366,9 @@ def test_capstone_report_passes_a_measured_report(capsys):
             lambda out, m, x: {
                 **out,
                 **{
-                    l.name: 0.0
-                    for l in m.layers
-                    if l.name.endswith("_out") or l.name in ("embed", "head")
+                    layer.name: 0.0
+                    for layer in m.layers
+                    if layer.name.endswith("_out") or layer.name in ("embed", "head")
                 },
             },
             r"are not hidden layers",
@@ -1372,7 +1394,8 @@ def test_capstone_report_stub_and_bad_arguments():
         ex.grade_layer_report("init_report", fake_capstone(), BATCHES, truth)
 
 
-# --- grade_training_facts: the numbers come from the grader, never from the history -----------
+# --- grade_training_facts: the numbers come from the grader, never from the history
+# -----------
 def facts(**over):
     base = dict(
         steps=200,
@@ -1455,8 +1478,8 @@ def test_capstone_training_parts(over, pattern, earned):
 
 
 def test_capstone_training_fake_history_with_no_training_earns_nothing():
-    """A made-up History and no training: weights unchanged, the history contradicts the weights,
-    nothing to compare with the default."""
+    """A made-up History and no training: weights unchanged, the history contradicts the
+    weights, nothing to compare with the default."""
     with pytest.raises(ExerciseError) as info:
         ex.grade_training_facts(
             facts(weights_changed=False, accuracy=0.1, history_accuracy=1.0, steps=0),

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from initcourse.exercises import CHECKERS, ExerciseError, check_torch_orthogonal
+from initcourse.exercises.core import success_line
 
 
 def torch_orthogonal(shape, rng, gain=1.0):
@@ -88,7 +89,8 @@ def test_correct_port_passes(capsys):
     result = check_torch_orthogonal(torch_orthogonal)
     out = capsys.readouterr().out
     assert result.ok and result.exercise == "torch_orthogonal"
-    assert out.startswith("✓ torch_orthogonal: ") and out.count("\n") == 1
+    assert out.startswith("✓ torch_orthogonal: ")
+    assert out == success_line(result.message) + "\n"  # wrapped to 88 columns
     assert CHECKERS["torch_orthogonal"] is check_torch_orthogonal
 
 

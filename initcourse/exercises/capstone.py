@@ -1,21 +1,27 @@
-"""Chapter 10, the capstone: initialize an unfamiliar residual network (tasks (a), (b), (c)).
+"""Chapter 12, the capstone: initialize an unfamiliar residual network (tasks (a), (b),
+(c)).
 
-This module holds the *judgement* of the three graded tasks and never imports TensorFlow:
+This module holds the *judgement* of the three graded tasks and never imports
+TensorFlow:
 
-- (a) :func:`judge_initializer_choice` / :func:`grade_initializer_choice`: every layer role is
-  judged on its own and earns its share of :data:`ROLE_POINTS`; correct alternatives pass (any
-  spelling Keras or PyTorch uses, initializer objects, SELU with any variance-1/fan_in or
-  orthogonal kernel, Fixup's :math:`L^{-1/2}` scaling of the branches' first kernels when the
-  last ones start at zero :cite:`zhang2019fixup`).
-- (b) :func:`grade_layer_report`: the student's report is compared, layer by layer, with a
+- (a) :func:`judge_initializer_choice` / :func:`grade_initializer_choice`: every layer
+role is
+  judged on its own and earns its share of :data:`ROLE_POINTS`; correct alternatives
+  pass (any spelling Keras or PyTorch uses, initializer objects, SELU with any
+  variance-1/fan_in or orthogonal kernel, Fixup's :math:`L^{-1/2}` scaling of the
+  branches' first kernels when the last ones start at zero :cite:`zhang2019fixup`).
+- (b) :func:`grade_layer_report`: the student's report is compared, layer by layer, with
+a
   measurement that the *caller* makes with its own code (``truth``), on several batches.
-- (c) :func:`grade_training_facts`: the budget, the accuracy and the comparison with the default
-  come from numbers the caller recomputed (:class:`TrainingFacts`), never from the student's
-  history.
+- (c) :func:`grade_training_facts`: the budget, the accuracy and the comparison with the
+default
+  come from numbers the caller recomputed (:class:`TrainingFacts`), never from the
+  student's history.
 
 The Keras side (building the network, measuring, training) is
-:mod:`initcourse.grading.capstone`, which the notebook's self-checks and the batch grader share.
-Messages say what is wrong and why; they do not name the initializer to use.
+:mod:`initcourse.grading.capstone`, which the notebook's self-checks and the batch
+grader share. Messages say what is wrong and why; they do not name the initializer to
+use.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import CheckResult, ExerciseError, _g, _short
+from .core import CheckResult, ExerciseError, _g, _short, success_line
 
 __all__ = [
     "CAPSTONE_ACTIVATIONS",
@@ -58,7 +64,8 @@ ROLE_POINTS = {
     "embed": 0.25,
     "head": 0.25,
 }
-"""Points of task (a) per role (4 in all): the roles where the Keras default fails weigh most."""
+"""Points of task (a) per role (4 in all): the roles where the Keras default fails weigh
+most."""
 
 MODEL_ANSWER_INITIALIZERS = {
     "embed": "lecun_normal",
@@ -68,9 +75,11 @@ MODEL_ANSWER_INITIALIZERS = {
     "residual_out": "zeros",
     "head": "glorot_uniform",
 }
-"""The model answer of task (a); (b) and (c) use it for every role a student's (a) gets wrong."""
+"""The model answer of task (a); (b) and (c) use it for every role a student's (a) gets
+wrong."""
 
-#: The networks task (a) is judged on: the assignment's, a deep SELU stack, a shallow one.
+#: The networks task (a) is judged on: the assignment's, a deep SELU stack, a shallow
+#: one.
 JUDGED_NETWORKS = (("relu", "tanh", "selu") * 4, ("selu",) * 48, ("relu", "tanh"))
 
 _PRESETS = {  # name -> (variance scale, mode, distribution), as in keras.initializers
@@ -92,9 +101,9 @@ _FIXED = ("random_normal", "random_uniform", "truncated_normal", "ones", "consta
 class _InitSpec:
     """What an initializer does, as far as the capstone cares.
 
-    ``kind`` is ``"variance_scaling"``, ``"orthogonal"``, ``"zeros"`` or ``"fixed"`` (a scale
-    that ignores the fans); ``scale`` is the variance factor (``VarianceScaling.scale``, the
-    square of an orthogonal gain, 0 for zeros).
+    ``kind`` is ``"variance_scaling"``, ``"orthogonal"``, ``"zeros"`` or ``"fixed"`` (a
+    scale that ignores the fans); ``scale`` is the variance factor
+    (``VarianceScaling.scale``, the square of an orthogonal gain, 0 for zeros).
     """
 
     kind: str
@@ -119,7 +128,8 @@ def _family(distribution: str) -> str:
 
 
 def _class_name(value: Any) -> str:
-    """The class name of ``value``; for a value described across a process, the original one."""
+    """The class name of ``value``; for a value described across a process, the original
+    one."""
     name = (
         getattr(value, "class_name", None)
         if type(value).__name__ == "Described"
@@ -129,7 +139,8 @@ def _class_name(value: Any) -> str:
 
 
 def _describe_initializer(value: Any) -> _InitSpec | None:
-    """Interpret a Keras initializer name or object (duck-typed); ``None`` if unrecognised."""
+    """Interpret a Keras initializer name or object (duck-typed); ``None`` if
+    unrecognised."""
     if isinstance(value, str):
         name = _snake(value)
         if name in _PRESETS:
@@ -160,7 +171,10 @@ def _describe_initializer(value: Any) -> _InitSpec | None:
         and isinstance(mode, str)
         and isinstance(dist, str)
     ):
-        label = f"{cls_name}(scale={_g(float(scale))}, mode={mode!r}, distribution={dist!r})"
+        label = (
+            f"{cls_name}(scale={_g(float(scale))}, mode={mode!r}, "
+            f"distribution={dist!r})"
+        )
         return _InitSpec(
             "variance_scaling", float(scale), mode, _family(dist), label, dist
         )
@@ -184,12 +198,14 @@ def _describe_initializer(value: Any) -> _InitSpec | None:
 
 
 def canonical_initializer(value: Any) -> dict | None:
-    """A Keras config ``{"class_name": ..., "config": {...}}`` equivalent to ``value``, or ``None``.
+    """A Keras config ``{"class_name": ..., "config": {...}}`` equivalent to ``value``,
+    or ``None``.
 
-    Used to build the network from an answer of task (a) in any spelling: ``"xavier_normal"``
-    becomes ``VarianceScaling(scale=1, mode="fan_avg", distribution="untruncated_normal")``,
-    ``HeNormal()`` becomes ``VarianceScaling(2, "fan_in", "truncated_normal")``, ``Orthogonal(gain)``
-    and zeros stay what they are. Fixed-scale initializers are not converted (``None``).
+    Used to build the network from an answer of task (a) in any spelling:
+    ``"xavier_normal"`` becomes ``VarianceScaling(scale=1, mode="fan_avg",
+    distribution="untruncated_normal")``, ``HeNormal()`` becomes ``VarianceScaling(2,
+    "fan_in", "truncated_normal")``, ``Orthogonal(gain)`` and zeros stay what they are.
+    Fixed-scale initializers are not converted (``None``).
     """
     spec = _describe_initializer(value)
     if spec is None:
@@ -215,72 +231,84 @@ def _close(a: float, b: float, rel: float = 0.05) -> bool:
     return abs(a - b) <= rel * abs(b)
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # (a) one judgement per role
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _HIDDEN_SCALES = {"relu": (2.0,), "tanh": (1.0, 25.0 / 9.0), "selu": (1.0,)}
 
 
 def _judge_hidden(
     act: str, spec: _InitSpec, n_blocks: int, branch_zero: bool
 ) -> str | None:
-    """None if ``spec`` suits the (square) first kernel of a block followed by ``act``."""
+    """None if ``spec`` suits the (square) first kernel of a block followed by
+    ``act``."""
     if spec.kind == "zeros":
         return (
-            f"{spec.label} for the {act} layers: with a zero kernel every unit of the layer computes "
-            f"the same thing and receives the same gradient, so the units never become different"
+            f"{spec.label} for the {act} layers: with a zero kernel every "
+            "unit of the layer computes the same thing and receives the "
+            "same gradient, so the units never become different"
         )
     if spec.kind == "fixed":
         return (
-            f"{spec.label} for the {act} layers has a fixed scale: the variance of a unit's input "
-            f"is fan_in × Var(w) × E[x²], so a scale that ignores the fan-in cannot keep it at 1 "
-            f"for every width"
+            f"{spec.label} for the {act} layers has a fixed scale: the "
+            "variance of a unit's input is fan_in × Var(w) × E[x²], so a "
+            "scale that ignores the fan-in cannot keep it at 1 for every "
+            "width"
         )
     s = spec.scale
     ok = _HIDDEN_SCALES[act]
     if any(_close(s, v) for v in ok):
         return None
     if branch_zero and any(_close(s, v / n_blocks) for v in ok):
-        return None  # Fixup: the branch's first kernel scaled by L^(-1/2), i.e. the variance by 1/L
+        # Fixup: the branch's first kernel scaled by L^(-1/2), i.e. the variance by 1/L
+        return None
     fixup = (
-        " (Fixup's 1/L variance scaling of a branch's first kernel is accepted only together with "
-        "a zero last kernel of the branch, as chapter 6 teaches)"
+        " (Fixup's 1/L variance scaling of a branch's first kernel is "
+        "accepted only together with a zero last kernel of the branch, as "
+        "chapter 6 teaches)"
         if any(_close(s, v / n_blocks) for v in ok)
         else ""
     )
     if act == "relu":
         if _close(s, 1.0):
             return (
-                f"{spec.label} for the relu layers has variance scale 1: ReLU sets about half of its "
-                f"inputs to 0, so the second moment of the signal halves at every such layer and "
-                f"nothing in the kernel makes up for it"
+                f"{spec.label} for the relu layers has variance scale 1: "
+                "ReLU sets about half of its inputs to 0, so the second "
+                "moment of the signal halves at every such layer and "
+                "nothing in the kernel makes up for it"
             )
         return (
-            f"{spec.label} for the relu layers has variance scale {_g(s)}: the second moment after "
-            f"a ReLU layer is scale/2 times the one before, so it changes by a factor {_g(s / 2)} "
-            f"per layer instead of staying the same{fixup}"
+            f"{spec.label} for the relu layers has variance scale {_g(s)}: "
+            "the second moment after a ReLU layer is scale/2 times the one "
+            f"before, so it changes by a factor {_g(s / 2)} per layer "
+            f"instead of staying the same{fixup}"
         )
     if act == "tanh":
         if _close(s, 2.0):
             return (
-                f"{spec.label} for the tanh layers has variance scale 2: tanh has slope 1 at 0 and "
-                f"keeps both signs, so a factor 2 is not compensated by anything; it doubles the "
-                f"pre-activation variance and pushes units into saturation{fixup}"
+                f"{spec.label} for the tanh layers has variance scale 2: "
+                "tanh has slope 1 at 0 and keeps both signs, so a factor 2 "
+                "is not compensated by anything; it doubles the "
+                "pre-activation variance and pushes units into "
+                f"saturation{fixup}"
             )
         return (
-            f"{spec.label} for the tanh layers has variance scale {_g(s)}: near 0 tanh passes the "
-            f"signal with slope 1, so the pre-activation variance is scale × E[x²], not 1{fixup}"
+            f"{spec.label} for the tanh layers has variance scale {_g(s)}: "
+            "near 0 tanh passes the signal with slope 1, so the "
+            f"pre-activation variance is scale × E[x²], not 1{fixup}"
         )
     # selu
     if _close(s, 2.0):
         return (
-            f"{spec.label} for the selu layers has variance scale 2: SELU's constants λ and α make "
-            f"mean 0 and variance 1 a fixed point when Σw = 0 and Σw² = 1 (Klambauer et al.); a "
-            f"variance of 2/fan_in doubles Σw²{fixup}"
+            f"{spec.label} for the selu layers has variance scale 2: SELU's "
+            "constants λ and α make mean 0 and variance 1 a fixed point "
+            "when Σw = 0 and Σw² = 1 (Klambauer et al.); a variance of "
+            f"2/fan_in doubles Σw²{fixup}"
         )
     return (
-        f"{spec.label} for the selu layers has variance scale {_g(s)}: SELU's fixed point (mean 0, "
-        f"variance 1) needs Σw² = fan_in × Var(w) = 1 (Klambauer et al.){fixup}"
+        f"{spec.label} for the selu layers has variance scale {_g(s)}: "
+        "SELU's fixed point (mean 0, variance 1) needs Σw² = fan_in × "
+        f"Var(w) = 1 (Klambauer et al.){fixup}"
     )
 
 
@@ -290,29 +318,39 @@ def _judge_residual(spec: _InitSpec, n_blocks: int) -> str | None:
         return None
     if spec.kind == "fixed":
         return (
-            f"{spec.label} for residual_out has a fixed scale: it ignores both the fan-in and the "
-            f"number of blocks whose outputs add up in the residual stream"
+            f"{spec.label} for residual_out has a fixed scale: it ignores "
+            "both the fan-in and the number of blocks whose outputs add up "
+            "in the residual stream"
         )
     if spec.scale <= limit * (1.0 + 1e-9):
         return None
     return (
-        f"{spec.label} for residual_out with L = {n_blocks} blocks: each branch adds about "
-        f"{_g(spec.scale)}× the stream's variance to the stream, so after L blocks the variance "
-        f"is about (1 + {_g(spec.scale)})^L = {_g((1 + spec.scale) ** n_blocks)} times the "
-        f"embedding's; the branches' total contribution has to stay bounded as L grows"
+        f"{spec.label} for residual_out with L = {n_blocks} blocks: each "
+        f"branch adds about {_g(spec.scale)}× the stream's variance to the "
+        "stream, so after L blocks the variance is about (1 + "
+        f"{_g(spec.scale)})^L = {_g((1 + spec.scale) ** n_blocks)} times the "
+        "embedding's; the branches' total contribution has to stay bounded "
+        "as L grows"
     )
 
 
 def _judge_embed(spec: _InitSpec) -> str | None:
     if spec.kind == "zeros":
-        return "'zeros' for embed: a zero input projection sends 0 into every block, whatever the input"
+        return (
+            "'zeros' for embed: a zero input projection sends 0 into every "
+            "block, whatever the input"
+        )
     if spec.kind == "fixed":
-        return f"{spec.label} for embed has a fixed scale that ignores the fan-in of 64 pixels"
+        return (
+            f"{spec.label} for embed has a fixed scale that ignores the fan-in "
+            "of 64 pixels"
+        )
     if _close(spec.scale, 1.0):
         return None
     return (
-        f"{spec.label} for embed has variance scale {_g(spec.scale)}: the projection is linear and "
-        f"its input is standardized, so the stream starts with variance {_g(spec.scale)} instead of 1"
+        f"{spec.label} for embed has variance scale {_g(spec.scale)}: the "
+        "projection is linear and its input is standardized, so the stream "
+        f"starts with variance {_g(spec.scale)} instead of 1"
     )
 
 
@@ -324,9 +362,10 @@ def _judge_head(spec: _InitSpec) -> str | None:
     if spec.scale <= 1.0 * 1.05:
         return None
     return (
-        f"{spec.label} for head has variance scale {_g(spec.scale)}: the head outputs logits (no "
-        f"activation follows), so a factor above 1 only makes the first predictions more confident "
-        f"and the first losses larger"
+        f"{spec.label} for head has variance scale {_g(spec.scale)}: the "
+        "head outputs logits (no activation follows), so a factor above 1 "
+        "only makes the first predictions more confident and the first "
+        "losses larger"
     )
 
 
@@ -343,10 +382,12 @@ class ChoiceVerdict:
     fraction : float
         The share of :data:`ROLE_POINTS` earned.
     effective : dict
-        Role → the Keras config (:func:`canonical_initializer`) that tasks (b) and (c) build the
-        network with: the student's for the roles that are right, the model answer's for the others.
+        Role → the Keras config (:func:`canonical_initializer`) that tasks (b) and (c)
+        build the network with: the student's for the roles that are right, the model
+        answer's for the others.
     error : str
-        Why nothing could be judged (the function raised or returned no dict), else ``""``.
+        Why nothing could be judged (the function raised or returned no dict), else
+        ``""``.
     notes : list of str
         Remarks that cost no points (e.g. unknown keys).
     """
@@ -373,11 +414,12 @@ def _call_name(acts: Sequence[str]) -> str:
 
 
 def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
-    """Judge the dicts ``choose_initializers`` returned, one per network of :data:`JUDGED_NETWORKS`.
+    """Judge the dicts ``choose_initializers`` returned, one per network of
+    :data:`JUDGED_NETWORKS`.
 
-    ``answers`` maps each tuple of block activations to what the function returned for it (or
-    to an exception it raised). Every role is judged in every network where it occurs; a role
-    earns its :data:`ROLE_POINTS` only if it is right in all of them.
+    ``answers`` maps each tuple of block activations to what the function returned for
+    it (or to an exception it raised). Every role is judged in every network where it
+    occurs; a role earns its :data:`ROLE_POINTS` only if it is right in all of them.
     """
     verdict = ChoiceVerdict()
     roles = list(ROLE_POINTS)
@@ -403,8 +445,8 @@ def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
         ]
         if unknown and acts == main:
             verdict.notes.append(
-                f"{call} has unknown key(s) {', '.join(map(repr, unknown))} that the network builder "
-                f"ignores (a typo?)"
+                f"{call} has unknown key(s) {', '.join(map(repr, unknown))} "
+                "that the network builder ignores (a typo?)"
             )
         residual = (
             _describe_initializer(out["residual_out"])
@@ -418,14 +460,16 @@ def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
             where = "" if acts == main else f" (in {call})"
             if role not in out:
                 verdict.problems[role] = (
-                    f"{call} has no initializer for {role!r}, so the builder falls back on the Keras default there"
+                    f"{call} has no initializer for {role!r}, so the builder "
+                    "falls back on the Keras default there"
                 )
                 continue
             spec = _describe_initializer(out[role])
             if spec is None:
                 verdict.problems[role] = (
-                    f"{role}: cannot interpret {_short(out[role])}; it is neither a Keras initializer "
-                    f"name nor an initializer object"
+                    f"{role}: cannot interpret {_short(out[role])}; it is "
+                    "neither a Keras initializer name nor an initializer "
+                    "object"
                 )
                 continue
             if role in CAPSTONE_ACTIVATIONS:
@@ -439,8 +483,9 @@ def judge_initializer_choice(answers: Mapping[tuple, Any]) -> ChoiceVerdict:
             if problem is not None:
                 verdict.problems[role] = problem + where
     verdict.roles_ok = {r: r not in verdict.problems for r in roles}
-    # Fixup-scaled hidden kernels are right only with a zero residual_out; if residual_out is
-    # replaced by the model answer's (zeros), they stay consistent; nothing else to undo.
+    # Fixup-scaled hidden kernels are right only with a zero residual_out; if
+    # residual_out is replaced by the model answer's (zeros), they stay consistent;
+    # nothing else to undo.
     verdict.fraction = sum(ROLE_POINTS[r] for r in roles if verdict.roles_ok[r]) / sum(
         ROLE_POINTS.values()
     )
@@ -467,30 +512,35 @@ def _returned_problem(acts: Sequence[str], out: Any) -> str:
 def grade_initializer_choice(
     fn: Callable[[Sequence[str]], dict[str, Any]],
 ) -> CheckResult:
-    """Check ``fn(block_activations) -> {role: initializer}`` for the capstone's residual MLP.
+    """Check ``fn(block_activations) -> {role: initializer}`` for the capstone's
+    residual MLP.
 
-    The network (chapter 10): a linear input projection ``embed``; ``L = len(block_activations)``
-    residual blocks :math:`h \\leftarrow h + \\phi(h W_1) W_2` with :math:`\\phi` from
-    :data:`CAPSTONE_ACTIVATIONS`; a linear classifier ``head``. All hidden layers are square
-    (64 × 64), so ``fan_in = fan_out = fan_avg`` there and only the variance factor matters.
+    The network (chapter 12): a linear input projection ``embed``; ``L =
+    len(block_activations)`` residual blocks :math:`h \\leftarrow h + \\phi(h W_1) W_2`
+    with :math:`\\phi` from :data:`CAPSTONE_ACTIVATIONS`; a linear classifier ``head``.
+    All hidden layers are square (64 × 64), so ``fan_in = fan_out = fan_avg`` there and
+    only the variance factor matters.
 
-    Each role is right when (scale = the variance factor, an orthogonal gain ``g`` counting as
-    scale ``g²``):
+    Each role is right when (scale = the variance factor, an orthogonal gain ``g``
+    counting as scale ``g²``):
 
     * ``"relu"``: scale 2 :cite:`he2015delving`;
-    * ``"tanh"``: scale 1, or PyTorch's gain 5/3 (scale 25/9) :cite:`glorot2010understanding`;
+    * ``"tanh"``: scale 1, or PyTorch's gain 5/3 (scale 25/9)
+    :cite:`glorot2010understanding`;
     * ``"selu"``: scale 1, any distribution or orthogonal: the fixed point needs
       :math:`\\sum w = 0`, :math:`\\sum w^2 = 1` :cite:`klambauer2017self`;
-    * the three hidden roles also accept scale/L (Fixup's :math:`L^{-1/2}` on the first kernel
+    * the three hidden roles also accept scale/L (Fixup's :math:`L^{-1/2}` on the first
+    kernel
       of a two-layer branch) when ``residual_out`` is zero :cite:`zhang2019fixup`;
     * ``"residual_out"``: zeros, or a variance scale at most :math:`1/L`;
     * ``"embed"``: scale 1 (any distribution, or orthogonal);
     * ``"head"``: scale at most 1, or zeros.
 
     The function is called for the assignment's 12 blocks, for ``["selu"] * 48`` and for
-    ``["relu", "tanh"]``; a role is right only if it is right for all three. The points are
-    :data:`ROLE_POINTS`, role by role, independent of the order. A wrong answer raises
-    :class:`ExerciseError` listing every wrong role, with the share earned as ``fraction``.
+    ``["relu", "tanh"]``; a role is right only if it is right for all three. The points
+    are :data:`ROLE_POINTS`, role by role, independent of the order. A wrong answer
+    raises :class:`ExerciseError` listing every wrong role, with the share earned as
+    ``fraction``.
     """
     if not callable(fn):
         raise TypeError(
@@ -521,8 +571,8 @@ def _choice_result(verdict: ChoiceVerdict) -> CheckResult:
         )
     if verdict.problems:
         lines = [
-            f"{name}: {len(verdict.problems)} of {len(ROLE_POINTS)} roles are not right "
-            f"({verdict.points:.2f} of 4 points):"
+            f"{name}: {len(verdict.problems)} of {len(ROLE_POINTS)} roles "
+            f"are not right ({verdict.points:.2f} of 4 points):"
         ]
         lines += [
             f"  - {verdict.problems[r]}" for r in ROLE_POINTS if r in verdict.problems
@@ -539,13 +589,13 @@ def _choice_result(verdict: ChoiceVerdict) -> CheckResult:
     line = f"{name}: every role right for 12, 48 and 2 blocks (4.00 of 4 points)"
     if verdict.notes:
         line += "; note: " + "; ".join(verdict.notes)
-    print(f"✓ {line}")
+    print(success_line(line))
     return CheckResult(name, passed, 4.0, 4.0, line)
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Models, duck-typed
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _layer_activation(layer: Any) -> str | None:
     fn = getattr(layer, "activation", None)
     if fn is None:
@@ -571,10 +621,11 @@ def _leaves(model: Any) -> list[Any]:
 
 
 def capstone_hidden_layers(model: Any) -> list[str]:
-    """Names of the hidden layers of a (duck-typed) Keras model: layers with a kernel and a nonlinear activation.
+    """Names of the hidden layers of a (duck-typed) Keras model: layers with a kernel
+    and a nonlinear activation.
 
-    Linear layers (an input projection, the last kernel of a residual branch, the classifier
-    head) are not hidden layers in this sense. Nested models are opened.
+    Linear layers (an input projection, the last kernel of a residual branch, the
+    classifier head) are not hidden layers in this sense. Nested models are opened.
     """
     return [
         layer.name
@@ -583,13 +634,14 @@ def capstone_hidden_layers(model: Any) -> list[str]:
     ]
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # (b) the report, compared with a measurement
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _report_score(
     report: Any, truth: Mapping[str, float], rtol: float, atol: float
 ) -> tuple[float, list[str]]:
-    """Share of the hidden layers reported right (an extra entry counts half a wrong one)."""
+    """Share of the hidden layers reported right (an extra entry counts half a wrong
+    one)."""
     if not isinstance(report, Mapping):
         return 0.0, [
             f"returned a {type(report).__name__}, not a dict {{layer name: std}}"
@@ -619,15 +671,17 @@ def _report_score(
     if extra:
         more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
         problems.append(
-            f"{', '.join(map(repr, extra[:3]))}{more} are not hidden layers (a hidden layer has a "
-            f"kernel and a nonlinear activation; linear layers and unknown names do not count)"
+            f"{', '.join(map(repr, extra[:3]))}{more} are not hidden layers "
+            "(a hidden layer has a kernel and a nonlinear activation; "
+            "linear layers and unknown names do not count)"
         )
     if wrong:
         name, v, t = wrong[0]
         shown = _g(v) if isinstance(v, float) else repr(v)
         more = f" (and {len(wrong) - 1} more layers)" if len(wrong) > 1 else ""
         problems.append(
-            f"{name}: you report {shown}, the std of its output measured on this batch is {_g(t)}{more}"
+            f"{name}: you report {shown}, the std of its output measured on "
+            f"this batch is {_g(t)}{more}"
         )
     score = right / (len(hidden) + 0.5 * len(extra)) if hidden else 0.0
     return score, problems
@@ -642,16 +696,18 @@ def grade_layer_report(
     rtol: float = 2e-3,
     atol: float = 1e-5,
 ) -> CheckResult:
-    """Check ``fn(model, x) -> {hidden layer name: std of its output on x}`` against a measurement.
+    """Check ``fn(model, x) -> {hidden layer name: std of its output on x}`` against a
+    measurement.
 
-    ``truth(model, x)`` is the caller's own measurement (the grader's code, not the student's):
-    the standard deviation of every hidden layer's output (a layer with a kernel and a nonlinear
-    activation, :func:`capstone_hidden_layers`) on the batch ``x``, as
-    :func:`initcourse.diagnostics.layer_stats` reports ``out_std``. ``batches`` names the batches
-    to compare on (the probe batch, another batch, an all-zero batch, where every activation is
-    exactly 0). On each batch the score is the share of hidden layers whose reported value
-    matches within ``rtol · |truth| + atol``, an entry for a layer that is not hidden counting
-    as half a wrong one; the points are the mean score over the batches.
+    ``truth(model, x)`` is the caller's own measurement (the grader's code, not the
+    student's): the standard deviation of every hidden layer's output (a layer with a
+    kernel and a nonlinear activation, :func:`capstone_hidden_layers`) on the batch
+    ``x``, as :func:`initcourse.diagnostics.layer_stats` reports ``out_std``.
+    ``batches`` names the batches to compare on (the probe batch, another batch, an
+    all-zero batch, where every activation is exactly 0). On each batch the score is the
+    share of hidden layers whose reported value matches within ``rtol · |truth| +
+    atol``, an entry for a layer that is not hidden counting as half a wrong one; the
+    points are the mean score over the batches.
     """
     if not callable(fn):
         raise TypeError(
@@ -695,24 +751,29 @@ def grade_layer_report(
             total=len(batches),
             fraction=fraction,
         )
-    line = f"{name}: every hidden layer's std matches the measurement on {', '.join(batches)} (3.00 of 3 points)"
-    print(f"✓ {line}")
+    line = (
+        f"{name}: every hidden layer's std matches the measurement on "
+        f"{', '.join(batches)} (3.00 of 3 points)"
+    )
+    print(success_line(line))
     return CheckResult(name, tuple(batches), 3.0, 3.0, line)
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # (c) a training run, judged from recomputed numbers
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @dataclass
 class TrainingFacts:
-    """What the grader measured about one call of ``train_capstone`` (nothing read from the student).
+    """What the grader measured about one call of ``train_capstone`` (nothing read from
+    the student).
 
     Attributes
     ----------
     error : str
         Why the call failed ("" if it returned).
     steps : int
-        Optimizer steps taken during the call (counted from the optimizers' iteration counters).
+        Optimizer steps taken during the call (counted from the optimizers' iteration
+        counters).
     weights_changed : bool
         Whether the model's weights differ from the initial ones after the call.
     accuracy : float
@@ -720,11 +781,13 @@ class TrainingFacts:
     history_accuracy : float or None
         The last ``test_accuracy`` of the returned history (``None`` if it has none).
     compared : dict or None
-        ``{"optimizer", "batch_size", "grid", "seeds", "chosen", "default"}``: the best median
-        test accuracy over the learning-rate grid, for the initialization used and for the
-        Keras default, trained by the grader with the student's optimizer and batch size.
+        ``{"optimizer", "batch_size", "grid", "seeds", "chosen", "default"}``: the best
+        median test accuracy over the learning-rate grid, for the initialization used
+        and for the Keras default, trained by the grader with the student's optimizer
+        and batch size.
     config : dict
-        The keyword arguments of the student's ``initcourse.training.train`` call, if any.
+        The keyword arguments of the student's ``initcourse.training.train`` call, if
+        any.
     """
 
     error: str = ""
@@ -746,17 +809,19 @@ def grade_training_facts(
 ) -> CheckResult:
     """Grade task (c) from recomputed facts: three parts of one point each.
 
-    1. **trains within the budget**: the model's weights changed, at most ``budget`` optimizer
-       steps were taken, and the returned history's final test accuracy is the one the grader
-       measures on the trained weights (within 0.005): the function returns what it trained;
-    2. **reaches the threshold**: the grader's test accuracy of the trained weights is at least
-       ``threshold``;
-    3. **fair to the default**: trained by the grader with the same optimizer and batch size, the
-       initialization used reaches, at its best learning rate of a small grid (median over
-       seeds), at least the default's best minus ``tolerance`` (only for a call that trained).
+    1. **trains within the budget**: the model's weights changed, at most ``budget``
+       optimizer steps were taken, and the returned history's final test accuracy is the
+       one the grader measures on the trained weights (within 0.005): the function
+       returns what it trained;
+    2. **reaches the threshold**: the grader's test accuracy of the trained weights is
+       at least ``threshold``;
+    3. **fair to the default**: trained by the grader with the same optimizer and batch
+       size, the initialization used reaches, at its best learning rate of a small grid
+       (median over seeds), at least the default's best minus ``tolerance`` (only for a
+       call that trained).
 
-    With ``compare=False`` (the notebook's quick self-check) part 3 is skipped and the result
-    says so; the points are then out of 2.
+    With ``compare=False`` (the notebook's quick self-check) part 3 is skipped and the
+    result says so; the points are then out of 2.
     """
     name = "train_capstone"
     parts = 3 if compare else 2
@@ -773,21 +838,25 @@ def grade_training_facts(
     part1 = []
     if not facts.weights_changed:
         part1.append(
-            "the model's weights did not change: the function did not train the model it was given"
+            "the model's weights did not change: the function did not train "
+            "the model it was given"
         )
     if facts.steps > budget:
         part1.append(f"it took {facts.steps} optimizer steps; the budget is {budget}")
     if facts.history_accuracy is None:
         part1.append(
-            "the returned value has no test_accuracy history (the History of the training is expected)"
+            "the returned value has no test_accuracy history (the History of "
+            "the training is expected)"
         )
     elif (
         math.isfinite(facts.accuracy)
         and not abs(facts.history_accuracy - facts.accuracy) <= 0.005
     ):
         part1.append(
-            f"the returned history ends at test accuracy {facts.history_accuracy:.3f}, but the trained "
-            f"weights reach {facts.accuracy:.3f}: the history does not describe this training"
+            "the returned history ends at test accuracy "
+            f"{facts.history_accuracy:.3f}, but the trained weights reach "
+            f"{facts.accuracy:.3f}: the history does not describe this "
+            "training"
         )
     if part1:
         problems += part1
@@ -804,7 +873,8 @@ def grade_training_facts(
             else f"{facts.accuracy:.3f}"
         )
         problems.append(
-            f"test accuracy of the trained weights {acc} is below the threshold {threshold:.2f}"
+            f"test accuracy of the trained weights {acc} is below the "
+            f"threshold {threshold:.2f}"
         )
     else:
         earned += 1
@@ -821,9 +891,10 @@ def grade_training_facts(
         problems.append("the comparison with the default could not be run")
     else:
         line = (
-            f"with {c['optimizer']}, batch size {c['batch_size']}, the best learning rate of "
-            f"{c['grid']} for each and the median of {len(c['seeds'])} seeds, the initialization used "
-            f"reaches {c['chosen']:.3f} and the default {c['default']:.3f}"
+            f"with {c['optimizer']}, batch size {c['batch_size']}, the best "
+            f"learning rate of {c['grid']} for each and the median of "
+            f"{len(c['seeds'])} seeds, the initialization used reaches "
+            f"{c['chosen']:.3f} and the default {c['default']:.3f}"
         )
         if c["chosen"] >= c["default"] - tolerance:
             earned += 1
@@ -845,7 +916,7 @@ def grade_training_facts(
         if compare
         else f"{name}: " + "; ".join(good)
     )
-    print(f"✓ {line}")
+    print(success_line(line))
     return CheckResult(
         name, ("budget", "threshold", "baseline")[:parts], 3.0, 3.0, line
     )
@@ -854,7 +925,8 @@ def grade_training_facts(
 def grade_training_run(
     facts: TrainingFacts, *, budget: int, threshold: float, tolerance: float = 0.02
 ) -> CheckResult:
-    """Alias of :func:`grade_training_facts` (the name the course used before the batch grader)."""
+    """Alias of :func:`grade_training_facts` (the name the course used before the batch
+    grader)."""
     return grade_training_facts(
         facts, budget=budget, threshold=threshold, tolerance=tolerance
     )

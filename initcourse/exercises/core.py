@@ -1,27 +1,30 @@
-"""The grading core: results, errors, the check session, shared array checks and :class:`Grader`.
+"""The grading core: results, errors, the check session, shared array checks and
+:class:`Grader`.
 
-Every topic module of :mod:`initcourse.exercises` builds its checkers from these pieces: a
-:class:`_Session` runs a fixed series of named checks on the student's function, ``s.fail``
-raises :class:`ExerciseError` (with the checks passed so far, for partial credit) and
-``s.success`` prints one ``✓`` line and returns a :class:`CheckResult`.
+Every topic module of :mod:`initcourse.exercises` builds its checkers from these pieces:
+a :class:`_Session` runs a fixed series of named checks on the student's function,
+``s.fail`` raises :class:`ExerciseError` (with the checks passed so far, for partial
+credit) and ``s.success`` prints one ``✓`` line and returns a :class:`CheckResult`.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Results and errors
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 class ExerciseError(AssertionError):
-    """A student function failed a check; the message says which mistake and how to fix it.
+    """A student function failed a check; the message says which mistake and how to fix
+    it.
 
     Attributes
     ----------
@@ -35,7 +38,8 @@ class ExerciseError(AssertionError):
         How many checks the checker runs in all.
     fraction : float or None
         The share of the points earned, when the checker grades independent parts (the
-        capstone); ``None`` means the weighted share of ``checks`` passed (:attr:`earned`).
+        capstone); ``None`` means the weighted share of ``checks`` passed
+        (:attr:`earned`).
     checks : tuple of str
         All the checks of the checker, in order.
     """
@@ -65,10 +69,10 @@ class ExerciseError(AssertionError):
     def earned(self) -> float:
         """The share of the points earned, in [0, 1].
 
-        ``fraction`` when the checker set it; otherwise the checks passed, each weighted by
-        :func:`check_weight`: a check of the form of the result (it returns, has the right
-        shape and dtype, ...) counts a quarter of a check of its substance, so that an array
-        of zeros of the right shape earns little.
+        ``fraction`` when the checker set it; otherwise the checks passed, each weighted
+        by :func:`check_weight`: a check of the form of the result (it returns, has the
+        right shape and dtype, ...) counts a quarter of a check of its substance, so
+        that an array of zeros of the right shape earns little.
         """
         if self.fraction is not None:
             return self.fraction
@@ -78,7 +82,8 @@ class ExerciseError(AssertionError):
         return len(self.passed) / self.total if self.total else 0.0
 
 
-#: Checks of the *form* of a result, not of its substance (see :attr:`ExerciseError.earned`).
+#: Checks of the *form* of a result, not of its substance (see
+#: :attr:`ExerciseError.earned`).
 FORM_CHECKS = frozenset(
     {
         "called",
@@ -130,6 +135,21 @@ class CheckResult:
         return self.points == self.max_points
 
 
+def success_line(message: str) -> str:
+    """The printed form of a passed check: ``✓ message`` wrapped to 88 columns.
+
+    Continuation lines are indented by two spaces; words (URLs, formulas) are never
+    broken, so a line may exceed 88 columns only for a single word longer than that.
+    """
+    return textwrap.fill(
+        f"✓ {message}",
+        width=88,
+        subsequent_indent="  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 class _Session:
     """Book-keeping of one checker run: the checks passed so far and how to fail."""
 
@@ -138,7 +158,8 @@ class _Session:
     ) -> None:
         if not callable(fn):
             raise TypeError(
-                f"fn: expected your function (a callable), got {type(fn).__name__} {fn!r}"
+                "fn: expected your function (a callable), got "
+                f"{type(fn).__name__} {fn!r}"
             )
         self.exercise = exercise
         self.fn = fn
@@ -149,8 +170,8 @@ class _Session:
     def step(self, check: str) -> None:
         """Mark the current check passed and move on to ``check``.
 
-        Stepping back to an earlier check (a loop over several inputs) passes nothing: the
-        current check is only passed once a later one is reached.
+        Stepping back to an earlier check (a loop over several inputs) passes nothing:
+        the current check is only passed once a later one is reached.
         """
         if check not in self.checks:  # a bug in this module, not in the student's code
             raise RuntimeError(f"{self.exercise}: unknown check {check!r}")
@@ -159,7 +180,7 @@ class _Session:
             self.passed.append(self.current)
         self.current = check
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str) -> NoReturn:
         raise ExerciseError(
             f"{self.exercise}: {message}",
             exercise=self.exercise,
@@ -170,7 +191,8 @@ class _Session:
         )
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the student function; turn its exceptions into helpful ExerciseErrors."""
+        """Call the student function; turn its exceptions into helpful
+        ExerciseErrors."""
         shown = ", ".join(
             [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()]
         )
@@ -179,7 +201,8 @@ class _Session:
         except NotImplementedError as exc:
             hint = f" (hint: {exc})" if str(exc) else ""
             self.fail(
-                f"not implemented yet: replace the `raise NotImplementedError` line with your code{hint}"
+                "not implemented yet: replace the `raise "
+                f"NotImplementedError` line with your code{hint}"
             )
         except ExerciseError:
             raise
@@ -192,7 +215,7 @@ class _Session:
     def success(self, summary: str) -> CheckResult:
         self.passed = list(self.checks)  # every check ran and passed
         line = f"{self.exercise}: {summary}"
-        print(f"✓ {line}")
+        print(success_line(line))
         n = float(len(self.checks))
         return CheckResult(self.exercise, tuple(self.passed), n, n, line)
 
@@ -212,15 +235,16 @@ def _g(x: float) -> str:
     return f"{x:.4g}"
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Shared checks on returned arrays
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _array(s: _Session, value: Any, call: str) -> np.ndarray:
     if value is None:
         s.fail(f"{call} returned None: did you forget the `return` statement?")
     if not isinstance(value, np.ndarray):
         s.fail(
-            f"{call} returned a {type(value).__name__}; return a numpy array (np.ndarray)"
+            f"{call} returned a {type(value).__name__}; return a numpy array "
+            "(np.ndarray)"
         )
     return value
 
@@ -232,9 +256,10 @@ def _shape(
         return
     if len(shape) >= 2 and w.shape == shape[::-1]:
         s.fail(
-            f"{call} returned shape {w.shape}, the reverse of shape={shape}: the Keras layout is "
-            f"(fan_in, fan_out) for a dense kernel and (*kernel_size, in, out) for a convolution "
-            f"kernel; return an array of exactly `shape`{layout_hint}"
+            f"{call} returned shape {w.shape}, the reverse of shape={shape}: "
+            "the Keras layout is (fan_in, fan_out) for a dense kernel and "
+            "(*kernel_size, in, out) for a convolution kernel; return an "
+            f"array of exactly `shape`{layout_hint}"
         )
     s.fail(
         f"{call} returned shape {w.shape}; expected exactly shape={shape}{layout_hint}"
@@ -246,7 +271,8 @@ def _float32(s: _Session, w: np.ndarray, call: str) -> None:
         return
     if w.dtype == np.float64:
         s.fail(
-            f"{call} returned float64; Keras weights are float32, the dtype the initializer must return"
+            f"{call} returned float64; Keras weights are float32, the dtype "
+            "the initializer must return"
         )
     s.fail(f"{call} returned dtype {w.dtype}; Keras weights are float32")
 
@@ -264,18 +290,20 @@ def _seeding(s: _Session, draw: Callable[[np.random.Generator], Any]) -> None:
     c = np.asarray(draw(np.random.default_rng(124)))
     if a.shape != b.shape or not np.array_equal(a, b):
         s.fail(
-            "the same rng seed gave different arrays: draw every random number from the rng you "
-            "are given (rng.uniform, rng.normal, ...), not from np.random.* or a new default_rng()"
+            "the same rng seed gave different arrays: draw every random "
+            "number from the rng you are given (rng.uniform, rng.normal, "
+            "...), not from np.random.* or a new default_rng()"
         )
     if a.shape == c.shape and np.array_equal(a, c):
         s.fail(
-            "different rng seeds gave identical arrays: you are not using the rng you are given "
-            "(a fixed seed inside your function?)"
+            "different rng seeds gave identical arrays: you are not using "
+            "the rng you are given (a fixed seed inside your function?)"
         )
 
 
 def _one_blas_thread() -> Any:
-    """Small matrix products run faster on one BLAS thread (and do not fight other processes)."""
+    """Small matrix products run faster on one BLAS thread (and do not fight other
+    processes)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
@@ -285,9 +313,9 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Grading
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GradeItem:
     """One graded exercise: ``(name, points, max_points, message)``."""
@@ -307,8 +335,8 @@ class Grader:
     >>> grader.check("glorot_uniform", glorot_uniform, points=2)  # doctest: +SKIP
     >>> print(grader.summary())                                  # doctest: +SKIP
 
-    A failed checker earns ``points × (checks passed before the failure) / (checks in all)``,
-    rounded to 0.01.
+    A failed checker earns ``points × (checks passed before the failure) / (checks in
+    all)``, rounded to 0.01.
     """
 
     def __init__(self) -> None:
@@ -330,7 +358,8 @@ class Grader:
             or not 0 <= points <= max_points
         ):
             raise ValueError(
-                f"points: must be a number in [0, max_points={max_points}], got {points!r}"
+                f"points: must be a number in [0, max_points={max_points}], "
+                f"got {points!r}"
             )
         item = GradeItem(name, float(points), float(max_points), message)
         self.items.append(item)
@@ -344,7 +373,8 @@ class Grader:
         *,
         points: float = 1.0,
     ) -> GradeItem:
-        """Run ``checker(fn)`` (default ``CHECKERS[name]``) quietly and record the credit earned."""
+        """Run ``checker(fn)`` (default ``CHECKERS[name]``) quietly and record the
+        credit earned."""
         if checker is None:
             from . import (
                 CHECKERS,
@@ -352,7 +382,8 @@ class Grader:
 
             if name not in CHECKERS:
                 raise ValueError(
-                    f"name: no checker named {name!r}; known names are {', '.join(sorted(CHECKERS))} (or pass checker=)"
+                    f"name: no checker named {name!r}; known names are "
+                    f"{', '.join(sorted(CHECKERS))} (or pass checker=)"
                 )
             checker = CHECKERS[name]
         buf = io.StringIO()
@@ -378,7 +409,8 @@ class Grader:
         return round(sum(i.max_points for i in self.items), 2)
 
     def summary(self) -> str:
-        """A deterministic text table: one row per item, then the total and percentage."""
+        """A deterministic text table: one row per item, then the total and
+        percentage."""
         width = max([len("Exercise"), len("Total")] + [len(i.name) for i in self.items])
         lines = [f"{'Exercise':<{width}}  {'Points':^13}  Result"]
         lines.append("-" * len(lines[0]) + "-" * 20)
@@ -390,6 +422,7 @@ class Grader:
         lines.append("-" * len(lines[0]) + "-" * 20)
         pct = 100.0 * self.total / self.max_total if self.max_total else 0.0
         lines.append(
-            f"{'Total':<{width}}  {self.total:>6.2f} / {self.max_total:<4g}  ({pct:.0f}%)"
+            f"{'Total':<{width}}  {self.total:>6.2f} / {self.max_total:<4g}  "
+            f"({pct:.0f}%)"
         )
         return "\n".join(lines)

@@ -13,44 +13,81 @@ from .core import CheckResult, _array, _finite, _float32, _g, _seeding, _Session
 __all__ = ["check_delta_orthogonal", "check_orthogonal", "check_torch_orthogonal"]
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # orthogonal
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _gram_error(flat: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
     """max |G − scale·I| where G is the Gram matrix of the smaller side's vectors."""
     g = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
     return float(np.abs(g - scale * np.eye(g.shape[0])).max()), g
 
 
-def _diagnose_gram(s: _Session, g: np.ndarray, what: str, gain: float, call: str) -> None:
+def _diagnose_gram(
+    s: _Session, g: np.ndarray, what: str, gain: float, call: str
+) -> None:
     diag = np.diag(g)
     off = np.abs(g - np.diag(diag)).max()
-    if off < 1e-3 * max(1.0, float(diag.mean())) and np.allclose(diag, diag.mean(), rtol=1e-3):
+    if off < 1e-3 * max(1.0, float(diag.mean())) and np.allclose(
+        diag, diag.mean(), rtol=1e-3
+    ):
         c = float(diag.mean())
         if gain != 1.0 and math.isclose(c, 1.0, rel_tol=1e-3):
-            s.fail(f"{call}: the {what} are orthonormal but gain={gain} was ignored: their norm must be gain")
+            s.fail(
+                f"{call}: the {what} are orthonormal but gain={gain} was "
+                "ignored: their norm must be gain"
+            )
         if gain != 1.0 and math.isclose(c, gain, rel_tol=1e-3):
-            s.fail(f"{call}: the {what} have norm √gain = {_g(math.sqrt(gain))}; the gain scales the norm itself (norm {_g(gain)}), not the squared norm")
+            s.fail(
+                f"{call}: the {what} have norm √gain = "
+                f"{_g(math.sqrt(gain))}; the gain scales the norm itself "
+                f"(norm {_g(gain)}), not the squared norm"
+            )
         s.fail(
-            f"{call}: the {what} are orthogonal but have norm {_g(math.sqrt(c))} instead of gain = {_g(gain)}: "
-            "do not rescale Q except by gain"
+            f"{call}: the {what} are orthogonal but have norm "
+            f"{_g(math.sqrt(c))} instead of gain = {_g(gain)}: do not "
+            "rescale Q except by gain"
         )
     s.fail(
-        f"{call}: the {what} are not orthonormal (max |Gram − gain²·I| = {_g(float(np.abs(g - gain**2 * np.eye(len(g))).max()))}): "
-        "a random Gaussian matrix is only roughly orthogonal, the orthogonal factor of its QR decomposition is exactly"
+        f"{call}: the {what} are not orthonormal (max |Gram − gain²·I| = "
+        f"{_g(float(np.abs(g - gain**2 * np.eye(len(g))).max()))}): a random "
+        "Gaussian matrix is only roughly orthogonal, the orthogonal factor "
+        "of its QR decomposition is exactly"
     )
 
 
 def check_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
-    """Check ``fn(shape, rng, gain=1.0) -> float32 array``: a (semi-)orthogonal matrix times ``gain``.
+    """Check ``fn(shape, rng, gain=1.0) -> float32 array``: a (semi-)orthogonal matrix
+    times ``gain``.
 
-    Keras' rule :cite:`saxe2014exact`: flatten ``shape`` to ``(prod(shape[:-1]), shape[-1])``; a tall
-    matrix has orthonormal columns (:math:`W^TW = \\text{gain}^2 I`), a wide one orthonormal rows.
-    The matrix must be uniformly (Haar) distributed: after ``q, r = np.linalg.qr(a)`` apply the
-    sign correction ``q *= np.sign(np.diag(r))`` :cite:`mezzadri2007generate`.
+    Keras' rule :cite:`saxe2014exact`: flatten ``shape`` to ``(prod(shape[:-1]),
+    shape[-1])``; a tall matrix has orthonormal columns (:math:`W^TW = \\text{gain}^2
+    I`), a wide one orthonormal rows. The matrix must be uniformly (Haar) distributed:
+    after ``q, r = np.linalg.qr(a)`` apply the sign correction ``q *=
+    np.sign(np.diag(r))`` :cite:`mezzadri2007generate`.
     """
-    s = _Session("orthogonal", fn, ("called", "returns an array", "shape", "dtype", "square", "tall", "wide", "conv", "gain", "haar", "seeding"))
-    cases = [("square", (64, 64)), ("tall", (128, 32)), ("wide", (32, 128)), ("conv", (3, 3, 8, 16))]
+    s = _Session(
+        "orthogonal",
+        fn,
+        (
+            "called",
+            "returns an array",
+            "shape",
+            "dtype",
+            "square",
+            "tall",
+            "wide",
+            "conv",
+            "gain",
+            "haar",
+            "seeding",
+        ),
+    )
+    cases = [
+        ("square", (64, 64)),
+        ("tall", (128, 32)),
+        ("wide", (32, 128)),
+        ("conv", (3, 3, 8, 16)),
+    ]
     for i, (kind, shape) in enumerate(cases):
         call = f"orthogonal(shape={shape}, rng)"
         out = s.call(shape, np.random.default_rng(1))
@@ -61,7 +98,10 @@ def check_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
             s.step("shape")
         hint = ""
         if kind == "wide":
-            hint = " (for a wide matrix do the QR of the transpose, shape (cols, rows), and transpose Q back)"
+            hint = (
+                " (for a wide matrix do the QR of the transpose, shape (cols, "
+                "rows), and transpose Q back)"
+            )
         _shape(s, w, shape, call, hint)
         if i == 0:
             s.step("dtype")
@@ -72,13 +112,19 @@ def check_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
         flat = w.astype(np.float64).reshape(-1, shape[-1])
         err, g = _gram_error(flat, 1.0)
         if err > 1e-4:
-            what = {"square": "columns", "tall": "columns", "wide": "rows", "conv": "columns of the flattened kernel"}[kind]
+            what = {
+                "square": "columns",
+                "tall": "columns",
+                "wide": "rows",
+                "conv": "columns of the flattened kernel",
+            }[kind]
             if kind == "conv":
                 other = w.astype(np.float64).reshape(shape[0], -1)
                 if _gram_error(other, 1.0)[0] < 1e-4:
                     s.fail(
-                        f"{call}: you flattened the kernel to {other.shape}; Keras flattens to "
-                        f"(prod(shape[:-1]), shape[-1]) = {flat.shape} and makes its columns orthonormal"
+                        f"{call}: you flattened the kernel to {other.shape}; "
+                        "Keras flattens to (prod(shape[:-1]), shape[-1]) = "
+                        f"{flat.shape} and makes its columns orthonormal"
                     )
             _diagnose_gram(s, g, what, 1.0, call)
         s.step(cases[i + 1][0] if i + 1 < len(cases) else "gain")
@@ -98,30 +144,43 @@ def check_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
         signs.append(bool(w[0, 0] > 0))
     if all(signs) or not any(signs):
         s.fail(
-            "W[0, 0] had the same sign in 20 draws of shape (8, 8): the QR decomposition fixes the signs "
-            "of R's diagonal, which biases the signs of Q; without correcting them Q is not uniformly "
-            "(Haar) distributed"
+            "W[0, 0] had the same sign in 20 draws of shape (8, 8): the QR "
+            "decomposition fixes the signs of R's diagonal, which biases the "
+            "signs of Q; without correcting them Q is not uniformly (Haar) "
+            "distributed"
         )
     s.step("seeding")
     _seeding(s, lambda r: s.call((16, 16), r))
-    return s.success("square, tall, wide and conv shapes orthonormal; gain, sign correction and seeding all correct")
+    return s.success(
+        "square, tall, wide and conv shapes orthonormal; gain, sign "
+        "correction and seeding all correct"
+    )
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # delta-orthogonal
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def check_delta_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
-    """Check ``fn(shape, rng, gain=1.0) -> float32 array``: the delta-orthogonal convolution kernel.
+    """Check ``fn(shape, rng, gain=1.0) -> float32 array``: the delta-orthogonal
+    convolution kernel.
 
-    For a kernel ``(*kernel_size, c_in, c_out)`` with odd kernel sizes and ``c_in ≤ c_out``: zero
-    everywhere except the center tap ``[k//2 for k in kernel_size]``, which holds ``gain`` times a
-    ``(c_in, c_out)`` matrix with orthonormal rows (the first ``c_in`` rows of a random orthogonal
-    ``c_out × c_out`` matrix) :cite:`xiao2018dynamical`. ``c_in > c_out`` raises ``ValueError``.
+    For a kernel ``(*kernel_size, c_in, c_out)`` with odd kernel sizes and ``c_in ≤
+    c_out``: zero everywhere except the center tap ``[k//2 for k in kernel_size]``,
+    which holds ``gain`` times a ``(c_in, c_out)`` matrix with orthonormal rows (the
+    first ``c_in`` rows of a random orthogonal ``c_out × c_out`` matrix)
+    :cite:`xiao2018dynamical`. ``c_in > c_out`` raises ``ValueError``.
     """
-    cases = [("conv2d", (3, 3, 16, 32)), ("conv1d", (5, 8, 8)), ("conv3d", (3, 3, 3, 4, 8))]
+    cases = [
+        ("conv2d", (3, 3, 16, 32)),
+        ("conv1d", (5, 8, 8)),
+        ("conv3d", (3, 3, 3, 4, 8)),
+    ]
     s = _Session(
-        "delta_orthogonal", fn,
-        ("called", "returns an array", "shape", "dtype", "only center tap") + tuple(c[0] for c in cases) + ("gain", "in > out", "seeding"),
+        "delta_orthogonal",
+        fn,
+        ("called", "returns an array", "shape", "dtype", "only center tap")
+        + tuple(c[0] for c in cases)
+        + ("gain", "in > out", "seeding"),
     )
     for i, (kind, shape) in enumerate(cases):
         call = f"delta_orthogonal(shape={shape}, rng)"
@@ -140,17 +199,27 @@ def check_delta_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
             s.step("only center tap")
         w = w.astype(np.float64)
         center = tuple(k // 2 for k in shape[:-2])
-        taps = np.abs(w).reshape(-1, shape[-2] * shape[-1]).max(axis=1).reshape(shape[:-2])
+        taps = (
+            np.abs(w).reshape(-1, shape[-2] * shape[-1]).max(axis=1).reshape(shape[:-2])
+        )
         nonzero_taps = [tuple(int(t) for t in idx) for idx in np.argwhere(taps > 0)]
         if nonzero_taps != [center]:
             if len(nonzero_taps) == 1:
-                s.fail(f"{call}: the orthogonal matrix sits at tap {nonzero_taps[0]}; the center tap is {center} (k // 2 in every spatial dimension)")
+                s.fail(
+                    f"{call}: the orthogonal matrix sits at tap "
+                    f"{nonzero_taps[0]}; the center tap is {center} (k // 2 "
+                    "in every spatial dimension)"
+                )
             if not nonzero_taps:
-                s.fail(f"{call}: the kernel is all zeros; the center tap {center} must hold gain × an orthogonal matrix")
+                s.fail(
+                    f"{call}: the kernel is all zeros; the center tap "
+                    f"{center} must hold gain × an orthogonal matrix"
+                )
             others = [t for t in nonzero_taps if t != center]
             s.fail(
-                f"{call}: tap {others[0]} has nonzero weights (max |w| = {_g(float(taps[others[0]]))}); delta-orthogonal "
-                f"kernels are zero everywhere except the center tap {center}"
+                f"{call}: tap {others[0]} has nonzero weights (max |w| = "
+                f"{_g(float(taps[others[0]]))}); delta-orthogonal kernels "
+                f"are zero everywhere except the center tap {center}"
             )
         if i == 0:
             s.step(kind)
@@ -173,15 +242,22 @@ def check_delta_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
     except ValueError:
         pass
     except Exception as exc:
-        s.fail(f"{call} raised {type(exc).__name__}: {exc}; check the shape first and raise ValueError (in_channels > out_channels)")
+        s.fail(
+            f"{call} raised {type(exc).__name__}: {exc}; check the shape "
+            "first and raise ValueError (in_channels > out_channels)"
+        )
     else:
         s.fail(
-            f"{call} returned a kernel: with in_channels = 32 > out_channels = 16 no center matrix has orthonormal rows, "
-            "so the convolution cannot preserve norms; raise ValueError naming the shape"
+            f"{call} returned a kernel: with in_channels = 32 > out_channels "
+            "= 16 no center matrix has orthonormal rows, so the convolution "
+            "cannot preserve norms; raise ValueError naming the shape"
         )
     s.step("seeding")
     _seeding(s, lambda r: s.call((3, 3, 4, 8), r))
-    return s.success("zero except the center tap, orthonormal center rows, gain, in > out check and seeding all correct")
+    return s.success(
+        "zero except the center tap, orthonormal center rows, gain, in > out "
+        "check and seeding all correct"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -296,7 +372,7 @@ def check_torch_orthogonal(fn: Callable[..., np.ndarray]) -> CheckResult:
         ("conv2d, 3x5 kernel", (3, 5, 4, 8)),
         ("conv1d, tall", (3, 4, 64)),
     ]
-    checks = ("called", "returns an array", "shape", "dtype")
+    checks: tuple[str, ...] = ("called", "returns an array", "shape", "dtype")
     checks += tuple(c[0] for c in cases) + ("gain", "seeding")
     s = _Session("torch_orthogonal", fn, checks)
     for i, (kind, shape) in enumerate(cases):

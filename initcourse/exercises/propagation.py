@@ -1,5 +1,5 @@
-"""Chapters 1 and 4: signal propagation (``forward_std`` simulation, ``variance_recursion`` and
-``edge_of_chaos`` of mean-field theory)."""
+"""Chapters 1 and 4: signal propagation (``forward_std`` simulation,
+``variance_recursion`` and ``edge_of_chaos`` of mean-field theory)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from .core import CheckResult, ExerciseError, _g, _one_blas_thread, _seeding, _S
 __all__ = ["check_edge_of_chaos", "check_forward_std", "check_variance_recursion"]
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Mean-field variance recursion
-# --------------------------------------------------------------------------------------------
-def _recursion(q0: float, sw2: float, sb2: float, depth: int, act: str, first_linear: bool = False) -> np.ndarray:
+# --------------------------------------------------------------------------------------
+def _recursion(
+    q0: float, sw2: float, sb2: float, depth: int, act: str, first_linear: bool = False
+) -> np.ndarray:
     out, q = [], q0
     for layer in range(depth):
         factor = 0.5 if (act == "relu" and not (first_linear and layer == 0)) else 1.0
@@ -27,27 +29,38 @@ def _recursion(q0: float, sw2: float, sb2: float, depth: int, act: str, first_li
     return np.array(out)
 
 
-def check_variance_recursion(fn: Callable[[float, float, float, int, str], Sequence[float]]) -> CheckResult:
+def check_variance_recursion(
+    fn: Callable[[float, float, float, int, str], Sequence[float]],
+) -> CheckResult:
     """Check ``fn(q0, sigma_w2, sigma_b2, depth, activation) -> array of length depth``.
 
     The mean-field length map :cite:`poole2016exponential` for the pre-activations
-    :math:`h^l = W^l\\,\\phi(h^{l-1}) + b^l` of an infinitely wide network, starting from
-    :math:`q^0 = \\mathrm{Var}(h^0)`:
+    :math:`h^l = W^l\\,\\phi(h^{l-1}) + b^l` of an infinitely wide network, starting
+    from :math:`q^0 = \\mathrm{Var}(h^0)`:
 
-    .. math:: q^l = \\sigma_w^2\\,\\mathbb{E}[\\phi(h^{l-1})^2] + \\sigma_b^2, \\qquad l = 1, \\dots, \\text{depth},
+    .. math::
+
+        q^l = \\sigma_w^2\\,\\mathbb{E}[\\phi(h^{l-1})^2] + \\sigma_b^2, \\qquad
+        l = 1, \\dots, \\text{depth},
 
     with the closed forms :math:`\\mathbb{E}[\\phi^2] = q^{l-1}` for ``"linear"`` and
-    :math:`q^{l-1}/2` for ``"relu"`` :cite:`he2015delving`. Return :math:`[q^1, \\dots, q^{\\text{depth}}]`.
+    :math:`q^{l-1}/2` for ``"relu"`` :cite:`he2015delving`. Return :math:`[q^1, \\dots,
+    q^{\\text{depth}}]`.
     """
     cases = [
         ("linear", (1.5, 0.9, 0.05, 8, "linear")),
         ("relu", (1.0, 1.5, 0.1, 8, "relu")),
         ("relu at He", (1.0, 2.0, 0.0, 10, "relu")),
     ]
-    s = _Session("variance_recursion", fn, ("called", "length") + tuple(c[0] for c in cases))
+    s = _Session(
+        "variance_recursion", fn, ("called", "length") + tuple(c[0] for c in cases)
+    )
     for i, (label, args) in enumerate(cases):
         q0, sw2, sb2, depth, act = args
-        call = f"variance_recursion(q0={q0}, sigma_w2={sw2}, sigma_b2={sb2}, depth={depth}, activation={act!r})"
+        call = (
+            f"variance_recursion(q0={q0}, sigma_w2={sw2}, sigma_b2={sb2}, "
+            f"depth={depth}, activation={act!r})"
+        )
         out = s.call(*args)
         if i == 0:
             s.step("length")
@@ -57,36 +70,63 @@ def check_variance_recursion(fn: Callable[[float, float, float, int, str], Seque
             s.fail(f"{call} returned {out!r}; return a sequence of numbers")
         want = _recursion(*args)
         if q.size == depth + 1 and math.isclose(float(q[0]), q0):
-            s.fail(f"{call} returned {depth + 1} values starting with q0; return only q¹ … q^depth (length depth = {depth})")
+            s.fail(
+                f"{call} returned {depth + 1} values starting with q0; "
+                f"return only q¹ … q^depth (length depth = {depth})"
+            )
         if q.size != depth:
-            s.fail(f"{call} returned {q.size} values; expected one per layer, length depth = {depth}")
+            s.fail(
+                f"{call} returned {q.size} values; expected one per layer, "
+                f"length depth = {depth}"
+            )
         if i == 0:
             s.step(label)
         if np.allclose(q, want, rtol=1e-6, atol=1e-12):
             if i + 1 < len(cases):
                 s.step(cases[i + 1][0])
             continue
-        msg = f"{call} returned q = [{', '.join(_g(v) for v in q[:3])}, …]; expected [{', '.join(_g(v) for v in want[:3])}, …]"
+        msg = (
+            f"{call} returned q = [{', '.join(_g(v) for v in q[:3])}, …]; "
+            f"expected [{', '.join(_g(v) for v in want[:3])}, …]"
+        )
         alternatives = [
-            (_recursion(q0, sw2, sb2, depth, "linear"), ": ReLU keeps half the second moment, E[relu(h)²] = q/2: multiply by ½"),
+            (
+                _recursion(q0, sw2, sb2, depth, "linear"),
+                ": ReLU keeps half the second moment, E[relu(h)²] = q/2: multiply by ½",
+            ),
             (_recursion(q0, sw2, 0.0, depth, act), ": you forgot to add sigma_b2"),
-            (_recursion(q0, sw2**2, sb2, depth, act), ": sigma_w2 is already the variance σ_w²; do not square it"),
-            (_recursion(q0, math.sqrt(sw2), sb2, depth, act), ": multiply by sigma_w2 = σ_w² itself, not its square root"),
-            (_recursion(q0, sw2, sb2, depth, act, first_linear=True),
-             ": q0 is the variance of the pre-activations h⁰, so the activation applies from the first step: q¹ = σ_w² q⁰/2 + σ_b²"),
-            (_recursion(q0, sw2, sb2**2, depth, act), ": sigma_b2 is already the variance σ_b²; do not square it"),
+            (
+                _recursion(q0, sw2**2, sb2, depth, act),
+                ": sigma_w2 is already the variance σ_w²; do not square it",
+            ),
+            (
+                _recursion(q0, math.sqrt(sw2), sb2, depth, act),
+                ": multiply by sigma_w2 = σ_w² itself, not its square root",
+            ),
+            (
+                _recursion(q0, sw2, sb2, depth, act, first_linear=True),
+                ": q0 is the variance of the pre-activations h⁰, so the "
+                "activation applies from the first step: q¹ = σ_w² q⁰/2 + "
+                "σ_b²",
+            ),
+            (
+                _recursion(q0, sw2, sb2**2, depth, act),
+                ": sigma_b2 is already the variance σ_b²; do not square it",
+            ),
         ]
         for alt, why in alternatives:
-            if not np.allclose(alt, want, rtol=1e-6) and np.allclose(q, alt, rtol=1e-6, atol=1e-12):
+            if not np.allclose(alt, want, rtol=1e-6) and np.allclose(
+                q, alt, rtol=1e-6, atol=1e-12
+            ):
                 msg += why
                 break
         s.fail(msg)
     return s.success("linear and relu recursions, bias and length all correct")
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Forward-pass simulation
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _ACTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda h: h,
     "relu": lambda h: np.maximum(h, 0.0),
@@ -95,7 +135,14 @@ _ACTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 _BATCH = 256
 
 
-def _simulate(depth: int, width: int, init_std: float, act: str, rng: np.random.Generator, variant: str = "") -> np.ndarray:
+def _simulate(
+    depth: int,
+    width: int,
+    init_std: float,
+    act: str,
+    rng: np.random.Generator,
+    variant: str = "",
+) -> np.ndarray:
     phi = _ACTS[act]
     x = rng.standard_normal((_BATCH, width))
     out = []
@@ -112,18 +159,20 @@ def _simulate(depth: int, width: int, init_std: float, act: str, rng: np.random.
     return np.log(np.array(out))
 
 
-def check_forward_std(fn: Callable[[int, int, float, str, np.random.Generator], np.ndarray]) -> CheckResult:
+def check_forward_std(
+    fn: Callable[[int, int, float, str, np.random.Generator], np.ndarray],
+) -> CheckResult:
     """Check ``fn(depth, width, init_std, activation, rng) -> array of length depth``.
 
-    The numpy forward pass the chapter simulates: an input batch
-    ``x = rng.standard_normal((256, width))``; for each of ``depth`` layers draw
-    ``W = rng.normal(0, init_std, size=(width, width))`` (no bias) and set ``x = act(x @ W)``
-    with ``act`` one of ``"linear"``, ``"relu"``, ``"tanh"``; return ``np.std(x)`` after every layer.
-    The draws must come in that order (the batch, then one ``W`` per layer), so that the same
-    seed gives the same network: the result is compared with the checker's own simulation of
-    that seed (relative tolerance 1e-3, which float32 rounding stays well within)
-    :cite:`glorot2010understanding`. Common mistakes are recognised against 12 reference
-    simulations.
+    The numpy forward pass the chapter simulates: an input batch ``x =
+    rng.standard_normal((256, width))``; for each of ``depth`` layers draw ``W =
+    rng.normal(0, init_std, size=(width, width))`` (no bias) and set ``x = act(x @ W)``
+    with ``act`` one of ``"linear"``, ``"relu"``, ``"tanh"``; return ``np.std(x)`` after
+    every layer. The draws must come in that order (the batch, then one ``W`` per
+    layer), so that the same seed gives the same network: the result is compared with
+    the checker's own simulation of that seed (relative tolerance 1e-3, which float32
+    rounding stays well within) :cite:`glorot2010understanding`. Common mistakes are
+    recognised against 12 reference simulations.
     """
     with _one_blas_thread():
         return _check_forward_std(fn)
@@ -136,10 +185,17 @@ def _check_forward_std(fn: Callable[..., Any]) -> CheckResult:
         ("tanh", (8, 64, math.sqrt(1.0 / 64), "tanh")),
         ("linear, growing", (6, 64, 1.5 / math.sqrt(64), "linear")),
     ]
-    s = _Session("forward_std", fn, ("called", "length") + tuple(c[0] for c in configs) + ("seeding",))
+    s = _Session(
+        "forward_std",
+        fn,
+        ("called", "length") + tuple(c[0] for c in configs) + ("seeding",),
+    )
     for i, (label, args) in enumerate(configs):
         depth, width, init_std, act = args
-        call = f"forward_std(depth={depth}, width={width}, init_std={init_std:.4g}, activation={act!r}, rng)"
+        call = (
+            f"forward_std(depth={depth}, width={width}, init_std={init_std:.4g}, "
+            f"activation={act!r}, rng)"
+        )
         out = s.call(depth, width, init_std, act, np.random.default_rng(5))
         if i == 0:
             s.step("length")
@@ -148,20 +204,44 @@ def _check_forward_std(fn: Callable[..., Any]) -> CheckResult:
         except (TypeError, ValueError):
             s.fail(f"{call} returned {out!r}; return an array of numbers")
         if got.size == depth + 1:
-            s.fail(f"{call} returned {depth + 1} values; return one std per layer (length depth = {depth}), without the input")
+            s.fail(
+                f"{call} returned {depth + 1} values; return one std per "
+                f"layer (length depth = {depth}), without the input"
+            )
         if got.size != depth:
-            s.fail(f"{call} returned {got.size} values; expected one std per layer, length depth = {depth}")
+            s.fail(
+                f"{call} returned {got.size} values; expected one std per "
+                f"layer, length depth = {depth}"
+            )
         if not np.all(np.isfinite(got)) or np.any(got <= 0):
-            s.fail(f"{call} returned non-positive or non-finite stds: [{', '.join(_g(v) for v in got[:4])}, …]")
+            s.fail(
+                f"{call} returned non-positive or non-finite stds: "
+                f"[{', '.join(_g(v) for v in got[:4])}, …]"
+            )
         if i == 0:
             s.step(label)
 
-        def reference(variant: str = "", std: float = init_std, a: str = act) -> tuple[np.ndarray, np.ndarray]:
-            runs = np.array([_simulate(depth, width, std, a, np.random.default_rng(900 + k), variant) for k in range(12)])
+        def reference(
+            variant: str = "", std: float = init_std, a: str = act
+        ) -> tuple[np.ndarray, np.ndarray]:
+            runs = np.array(
+                [
+                    _simulate(
+                        depth,  # noqa: B023 (reference is called in this iteration only)
+                        width,  # noqa: B023
+                        std,
+                        a,
+                        np.random.default_rng(900 + k),
+                        variant,
+                    )
+                    for k in range(12)
+                ]
+            )
             return runs.mean(axis=0), 6.0 * runs.std(axis=0) + 0.02
 
-        # The exercise fixes the order of the draws, so the same seed must give the same network:
-        # compare exactly (up to float32 rounding) with the simulation of that seed.
+        # The exercise fixes the order of the draws, so the same seed must give the same
+        # network: compare exactly (up to float32 rounding) with the simulation of that
+        # seed.
         exact = np.exp(_simulate(depth, width, init_std, act, np.random.default_rng(5)))
         if np.allclose(got, exact, rtol=1e-3, atol=0.0):
             if i + 1 < len(configs):
@@ -171,21 +251,49 @@ def _check_forward_std(fn: Callable[..., Any]) -> CheckResult:
         log_got = np.log(got)
         want = np.exp(mean)
         msg = (
-            f"{call} returned stds [{', '.join(_g(v) for v in got[:3])}, …, {_g(got[-1])}]; a reference "
-            f"simulation gives [{', '.join(_g(v) for v in want[:3])}, …, {_g(want[-1])}]"
+            f"{call} returned stds [{', '.join(_g(v) for v in got[:3])}, …, "
+            f"{_g(got[-1])}]; a reference simulation gives "
+            f"[{', '.join(_g(v) for v in want[:3])}, …, {_g(want[-1])}]"
         )
         alternatives = [
-            (("", math.sqrt(init_std), act), ": init_std is the standard deviation of the weights; you used it as the variance"),
-            (("", init_std / math.sqrt(width), act), ": init_std is already the std of each weight; do not divide by √width again"),
-            (("pre", init_std, act), ": return the std of the activations act(x @ W), not of the pre-activations x @ W"),
-            (("act first", init_std, act), ": each layer computes x = act(x @ W): multiply first, then apply the activation"),
+            (
+                ("", math.sqrt(init_std), act),
+                ": init_std is the standard deviation of the weights; you "
+                "used it as the variance",
+            ),
+            (
+                ("", init_std / math.sqrt(width), act),
+                ": init_std is already the std of each weight; do not divide "
+                "by √width again",
+            ),
+            (
+                ("pre", init_std, act),
+                ": return the std of the activations act(x @ W), not of the "
+                "pre-activations x @ W",
+            ),
+            (
+                ("act first", init_std, act),
+                ": each layer computes x = act(x @ W): multiply first, then "
+                "apply the activation",
+            ),
             (("", init_std, "linear"), f": you did not apply the activation {act!r}"),
-            (("last pre", init_std, act), ": the last layer's std is that of x @ W: apply the activation after every layer, the last one included"),
+            (
+                ("last pre", init_std, act),
+                ": the last layer's std is that of x @ W: apply the "
+                "activation after every layer, the last one included",
+            ),
         ]
         for (variant, std, a), why in alternatives:  # the same network with one mistake
-            if variant == "act first" and act == "linear" or variant == "last pre" and act == "linear":
+            if (
+                variant == "act first"
+                and act == "linear"
+                or variant == "last pre"
+                and act == "linear"
+            ):
                 continue
-            alt_exact = np.exp(_simulate(depth, width, std, a, np.random.default_rng(5), variant))
+            alt_exact = np.exp(
+                _simulate(depth, width, std, a, np.random.default_rng(5), variant)
+            )
             if np.allclose(got, alt_exact, rtol=1e-3, atol=0.0):
                 s.fail(msg + why)
         for (variant, std, a), why in alternatives:
@@ -194,26 +302,38 @@ def _check_forward_std(fn: Callable[..., Any]) -> CheckResult:
             if a == act and variant == "" and math.isclose(std, init_std):
                 continue
             alt_mean, alt_tol = reference(variant, std, a)
-            if np.all(np.abs(log_got - alt_mean) <= alt_tol) and not np.all(np.abs(alt_mean - mean) <= tol):
+            if np.all(np.abs(log_got - alt_mean) <= alt_tol) and not np.all(
+                np.abs(alt_mean - mean) <= tol
+            ):
                 msg += why
                 break
         else:
             if np.all(np.abs(log_got - mean) <= tol):
-                _seeding(s, lambda r: s.call(depth, width, init_std, act, r))
+                _seeding(s, lambda r: s.call(depth, width, init_std, act, r))  # noqa: B023
                 msg = (
-                    f"{call} returned stds [{', '.join(_g(v) for v in got[:3])}, …, {_g(got[-1])}] of the right "
-                    f"size, but not those of the network the rng draws when the random numbers are taken in the "
-                    f"exercise's order (the input batch first, then one weight matrix per layer), which "
-                    f"gives [{', '.join(_g(v) for v in exact[:3])}, …, {_g(exact[-1])}]: the checker compares "
-                    f"with that network, so a different order, an extra draw or a missing step shows here"
+                    f"{call} returned stds "
+                    f"[{', '.join(_g(v) for v in got[:3])}, …, "
+                    f"{_g(got[-1])}] of the right size, but not those of the "
+                    "network the rng draws when the random numbers are "
+                    "taken in the exercise's order (the input batch first, "
+                    "then one weight matrix per layer), which gives "
+                    f"[{', '.join(_g(v) for v in exact[:3])}, …, "
+                    f"{_g(exact[-1])}]: the checker compares with that "
+                    "network, so a different order, an extra draw or a "
+                    "missing step shows here"
                 )
             else:
-                msg += " (see the docstring for the exact forward pass: batch of 256 N(0, 1) inputs, no bias, std after each layer)"
+                msg += (
+                    " (see the docstring for the exact forward pass: batch of "
+                    "256 N(0, 1) inputs, no bias, std after each layer)"
+                )
         s.fail(msg)
     s.step("seeding")
     _seeding(s, lambda r: s.call(4, 32, 0.2, "tanh", r))
-    return s.success("per-layer stds match the reference simulation for relu, tanh and linear nets; seeding correct")
-
+    return s.success(
+        "per-layer stds match the reference simulation for relu, tanh and "
+        "linear nets; seeding correct"
+    )
 
 
 # --------------------------------------------------------------------------------------

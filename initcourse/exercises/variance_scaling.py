@@ -1,4 +1,5 @@
-"""Chapters 1, 3, 5 and 7: the variance-scaling initializers (Glorot, He, LeCun; uniform and normal)."""
+"""Chapters 1, 3, 5 and 7: the variance-scaling initializers (Glorot, He, LeCun; uniform
+and normal)."""
 
 from __future__ import annotations
 
@@ -20,16 +21,17 @@ __all__ = [
     "check_lecun_normal",
 ]
 
-#: Standard deviation of N(0, 1) truncated to [-2, 2] (computed independently of ``theory``).
+#: Standard deviation of N(0, 1) truncated to [-2, 2] (computed independently of
+#: ``theory``).
 _TRUNC_STD = math.sqrt(
     1.0
     - 4.0 * math.exp(-2.0) / math.sqrt(2.0 * math.pi) / math.erf(2.0 / math.sqrt(2.0))
 )
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Variance-scaling initializers
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Mistake:
     message: str
@@ -69,15 +71,18 @@ def _fans_mistakes(spec_var: Callable[[int, int], float]) -> tuple[_Mistake, ...
 
     return (
         _Mistake(
-            "fan_in and fan_out are swapped? In the Keras layout fan_in = shape[-2]·r, fan_out = shape[-1]·r",
+            "fan_in and fan_out are swapped? In the Keras layout fan_in = "
+            "shape[-2]·r, fan_out = shape[-1]·r",
             swapped,
         ),
         _Mistake(
-            "did you forget the receptive field? For a conv kernel fan_in = in_channels · prod(kernel_size)",
+            "did you forget the receptive field? For a conv kernel fan_in = "
+            "in_channels · prod(kernel_size)",
             no_rf,
         ),
         _Mistake(
-            "did you use PyTorch's (out, in, *kernel) layout? Keras kernels are (*kernel_size, in, out)",
+            "did you use PyTorch's (out, in, *kernel) layout? Keras kernels "
+            "are (*kernel_size, in, out)",
             torch,
         ),
     )
@@ -94,13 +99,17 @@ def _with_fans(f: Callable[[int, int], float]) -> Callable[[tuple[int, ...]], fl
 _LIMIT_AS_STD = (
     "you used the uniform limit √3·σ as the std? For a normal the std itself is σ"
 )
-_VAR_AS_STD = "you passed the variance where the standard deviation goes? The scale of a normal draw is its standard deviation, the square root of the variance"
+_VAR_AS_STD = (
+    "you passed the variance where the standard deviation goes? The scale of a "
+    "normal draw is its standard deviation, the square root of the variance"
+)
 _STD_AS_LIMIT = (
     "you used the std σ as the limit? U(−a, a) has variance a²/3, so a = √3·σ"
 )
 _UNCORRECTED = (
-    "you truncated at 2σ without Keras' correction? Truncation shrinks the std by 0.8796: divide σ by "
-    "0.87962566 before truncating (or draw an untruncated normal)"
+    "you truncated at 2σ without Keras' correction? Truncation shrinks the "
+    "std by 0.8796: divide σ by 0.87962566 before truncating (or draw an "
+    "untruncated normal)"
 )
 
 
@@ -117,7 +126,8 @@ def _specs() -> dict[str, _Spec]:
                 _UNCORRECTED, _with_fans(lambda fi, fo: v(fi, fo) * _TRUNC_STD**2)
             ),
             _Mistake(
-                "did you put the square root only on the numerator? The std is √(k/n), not √k/n",
+                "did you put the square root only on the numerator? The std "
+                "is √(k/n), not √k/n",
                 _with_fans(lambda fi, fo: v(fi, fo) / _n(v, fi, fo)),
             ),
         )
@@ -126,7 +136,8 @@ def _specs() -> dict[str, _Spec]:
         return (
             _Mistake(_STD_AS_LIMIT, _with_fans(lambda fi, fo: v(fi, fo) / 3.0)),
             _Mistake(
-                "did you put the square root only on the numerator? The limit is √(k/n), not √k/n",
+                "did you put the square root only on the numerator? The "
+                "limit is √(k/n), not √k/n",
                 _with_fans(lambda fi, fo: v(fi, fo) / _n(v, fi, fo)),
             ),
             _Mistake(
@@ -146,8 +157,9 @@ def _specs() -> dict[str, _Spec]:
                 _with_fans(lambda fi, fo: 2.0 / fo),
             ),
             _Mistake(
-                "did you divide by the average (fan_in+fan_out)/2 and keep the 6 (or 2)? The formula "
-                "already contains the 1/2: use fan_in + fan_out",
+                "did you divide by the average (fan_in+fan_out)/2 and keep "
+                "the 6 (or 2)? The formula already contains the 1/2: use "
+                "fan_in + fan_out",
                 _with_fans(lambda fi, fo: 4.0 / (fi + fo)),
             ),
         )
@@ -171,7 +183,8 @@ def _specs() -> dict[str, _Spec]:
     def lecun_specific() -> tuple[_Mistake, ...]:
         return (
             _Mistake(
-                "did you add the ReLU factor 2 (that is He)? LeCun's variance is 1/fan_in",
+                "did you add the ReLU factor 2 (that is He)? LeCun's "
+                "variance is 1/fan_in",
                 _with_fans(lambda fi, fo: 2.0 / fi),
             ),
             _Mistake(
@@ -273,11 +286,13 @@ def _check_variance_scaling(spec: _Spec, fn: Callable[..., Any]) -> CheckResult:
         sd = float(w.std())
         if sd == 0.0:
             s.fail(
-                f"{spec.name}(shape={shape}, rng) returned a constant array ({_g(float(w.flat[0]))}): the weights must be random"
+                f"{spec.name}(shape={shape}, rng) returned a constant array "
+                f"({_g(float(w.flat[0]))}): the weights must be random"
             )
         if w.min() >= 0:
             s.fail(
-                f"all values returned for shape={shape} are ≥ 0: the weights must be centred on 0 "
+                f"all values returned for shape={shape} are ≥ 0: the weights "
+                "must be centred on 0 "
                 + (
                     "(draw from U(−limit, limit), not U(0, limit))"
                     if spec.family == "uniform"
@@ -286,7 +301,9 @@ def _check_variance_scaling(spec: _Spec, fn: Callable[..., Any]) -> CheckResult:
             )
         if abs(float(w.mean())) > 6.0 * sd / math.sqrt(n):
             s.fail(
-                f"the mean of the values for shape={shape} is {_g(float(w.mean()))}, far from 0 (std {_g(sd)}): centre the distribution on 0"
+                f"the mean of the values for shape={shape} is "
+                f"{_g(float(w.mean()))}, far from 0 (std {_g(sd)}): centre "
+                "the distribution on 0"
             )
     s.step("distribution")
 
@@ -294,17 +311,20 @@ def _check_variance_scaling(spec: _Spec, fn: Callable[..., Any]) -> CheckResult:
     ratio = float(np.abs(w).max() / w.std())
     if spec.family == "uniform" and ratio > 1.9:
         s.fail(
-            f"your values look normally distributed (max|w|/std = {ratio:.2f}; a uniform gives √3 ≈ 1.73): "
-            f"{spec.name} draws from a uniform distribution U(−limit, limit)"
+            "your values look normally distributed (max|w|/std = "
+            f"{ratio:.2f}; a uniform gives √3 ≈ 1.73): {spec.name} draws "
+            "from a uniform distribution U(−limit, limit)"
         )
     if spec.family == "normal" and ratio < 1.9:
         s.fail(
-            f"your values look uniformly distributed (max|w|/std = {ratio:.2f}; a normal gives ≈ 4, a "
-            f"Keras truncated normal ≈ 2.27): {spec.name} draws from a normal distribution"
+            "your values look uniformly distributed (max|w|/std = "
+            f"{ratio:.2f}; a normal gives ≈ 4, a Keras truncated normal ≈ "
+            f"2.27): {spec.name} draws from a normal distribution"
         )
     s.step("scale")
 
-    # Scale: the sample variance against the expected one, on both shapes; diagnose the mistake.
+    # Scale: the sample variance against the expected one, on both shapes; diagnose the
+    # mistake.
     observed = {shape: float(w.var()) for shape, w in results.items()}
     tol = {shape: 6.0 * math.sqrt(2.0 / w.size) for shape, w in results.items()}
 
@@ -334,14 +354,17 @@ def _check_variance_scaling(spec: _Spec, fn: Callable[..., Any]) -> CheckResult:
         w = results[shape]
         if spec.family == "uniform":
             head = (
-                f"values reach {_g(float(np.abs(w).max()))} but the limit for shape {shape} "
-                f"(fan_in={fi}, fan_out={fo}) is {spec.formula(fi, fo)}"
+                f"values reach {_g(float(np.abs(w).max()))} but the limit "
+                f"for shape {shape} (fan_in={fi}, fan_out={fo}) is "
+                f"{spec.formula(fi, fo)}"
             )
         else:
             head = (
-                f"sample std {_g(math.sqrt(observed[shape]))} but the std for shape {shape} "
-                f"(fan_in={fi}, fan_out={fo}) is {spec.formula(fi, fo)} "
-                f"(sample variance {_g(observed[shape])} = {observed[shape] / v:.2f} × the expected {_g(v)})"
+                f"sample std {_g(math.sqrt(observed[shape]))} but the std "
+                f"for shape {shape} (fan_in={fi}, fan_out={fo}) is "
+                f"{spec.formula(fi, fo)} (sample variance "
+                f"{_g(observed[shape])} = {observed[shape] / v:.2f} × the "
+                f"expected {_g(v)})"
             )
         s.fail(
             f"{head} — {diagnosis}"
@@ -357,12 +380,14 @@ def _check_variance_scaling(spec: _Spec, fn: Callable[..., Any]) -> CheckResult:
             top = float(np.abs(w).max())
             if top > limit * (1 + 1e-6):
                 s.fail(
-                    f"values reach {_g(top)}, beyond the limit {spec.formula(fi, fo)} for shape {shape}"
+                    f"values reach {_g(top)}, beyond the limit "
+                    f"{spec.formula(fi, fo)} for shape {shape}"
                 )
             if top < 0.97 * limit:
                 s.fail(
-                    f"values only reach {_g(top)} while the limit for shape {shape} is {spec.formula(fi, fo)}: "
-                    "draw from the whole interval U(−limit, limit)"
+                    f"values only reach {_g(top)} while the limit for shape "
+                    f"{shape} is {spec.formula(fi, fo)}: draw from the whole "
+                    "interval U(−limit, limit)"
                 )
     s.step("seeding")
     _seeding(s, lambda r: s.call(_DENSE, r))
@@ -373,11 +398,13 @@ def _check_variance_scaling(spec: _Spec, fn: Callable[..., Any]) -> CheckResult:
 def check_glorot_uniform(
     fn: Callable[[tuple[int, ...], np.random.Generator], np.ndarray],
 ) -> CheckResult:
-    """Check ``fn(shape, rng) -> float32 array`` drawn from Glorot's uniform distribution.
+    """Check ``fn(shape, rng) -> float32 array`` drawn from Glorot's uniform
+    distribution.
 
-    :math:`W \\sim U(-a, a)` with :math:`a = \\sqrt{6/(\\text{fan\\_in}+\\text{fan\\_out})}`, i.e.
-    :math:`\\mathrm{Var}(W) = 2/(\\text{fan\\_in}+\\text{fan\\_out})` :cite:`glorot2010understanding`;
-    fans in the Keras layout. Checked on a dense ``(256, 128)`` and a conv ``(3, 3, 16, 32)`` shape.
+    :math:`W \\sim U(-a, a)` with :math:`a =
+    \\sqrt{6/(\\text{fan\\_in}+\\text{fan\\_out})}`, i.e. :math:`\\mathrm{Var}(W) =
+    2/(\\text{fan\\_in}+\\text{fan\\_out})` :cite:`glorot2010understanding`; fans in the
+    Keras layout. Checked on a dense ``(256, 128)`` and a conv ``(3, 3, 16, 32)`` shape.
     """
     return _check_variance_scaling(_specs()["glorot_uniform"], fn)
 
@@ -385,10 +412,11 @@ def check_glorot_uniform(
 def check_glorot_normal(
     fn: Callable[[tuple[int, ...], np.random.Generator], np.ndarray],
 ) -> CheckResult:
-    """Check ``fn(shape, rng) -> float32 array`` with std :math:`\\sqrt{2/(\\text{fan\\_in}+\\text{fan\\_out})}`.
+    """Check ``fn(shape, rng) -> float32 array`` with std
+    :math:`\\sqrt{2/(\\text{fan\\_in}+\\text{fan\\_out})}`.
 
-    Either an untruncated normal or Keras' truncated normal (std divided by 0.8796, cut at 2σ)
-    passes :cite:`glorot2010understanding`.
+    Either an untruncated normal or Keras' truncated normal (std divided by 0.8796, cut
+    at 2σ) passes :cite:`glorot2010understanding`.
     """
     return _check_variance_scaling(_specs()["glorot_normal"], fn)
 
@@ -396,7 +424,8 @@ def check_glorot_normal(
 def check_he_normal(
     fn: Callable[[tuple[int, ...], np.random.Generator], np.ndarray],
 ) -> CheckResult:
-    """Check ``fn(shape, rng) -> float32 array`` with std :math:`\\sqrt{2/\\text{fan\\_in}}` :cite:`he2015delving`.
+    """Check ``fn(shape, rng) -> float32 array`` with std
+    :math:`\\sqrt{2/\\text{fan\\_in}}` :cite:`he2015delving`.
 
     Untruncated or Keras-truncated normals both pass.
     """
@@ -406,7 +435,8 @@ def check_he_normal(
 def check_he_uniform(
     fn: Callable[[tuple[int, ...], np.random.Generator], np.ndarray],
 ) -> CheckResult:
-    """Check ``fn(shape, rng) -> float32 array`` drawn from :math:`U(-a, a)`, :math:`a = \\sqrt{6/\\text{fan\\_in}}`.
+    """Check ``fn(shape, rng) -> float32 array`` drawn from :math:`U(-a, a)`, :math:`a =
+    \\sqrt{6/\\text{fan\\_in}}`.
 
     :cite:`he2015delving`
     """
@@ -416,7 +446,8 @@ def check_he_uniform(
 def check_lecun_normal(
     fn: Callable[[tuple[int, ...], np.random.Generator], np.ndarray],
 ) -> CheckResult:
-    """Check ``fn(shape, rng) -> float32 array`` with std :math:`\\sqrt{1/\\text{fan\\_in}}` :cite:`lecun1998efficient`.
+    """Check ``fn(shape, rng) -> float32 array`` with std
+    :math:`\\sqrt{1/\\text{fan\\_in}}` :cite:`lecun1998efficient`.
 
     Untruncated or Keras-truncated normals both pass.
     """
