@@ -1,10 +1,12 @@
-"""The batch grader (``python -m initcourse.grading``) and the Gradescope autograder zips.
+"""The batch grader (``python -m initcourse.grading``) and the Gradescope autograder
+zips.
 
-Submissions are made here from the student versions of the real chapters (``make_student``):
-correct, partly right, tampered with (checkers rebound, made-up reports and histories), calling
-the course's own implementation, syntactically broken, too slow, unreadable, and renamed. The
-grader must give each its row and feedback file without stopping, recognise the chapter from the
-content, and recompute everything from the student's functions.
+Submissions are made here from the student versions of the real chapters
+(``make_student``): correct, partly right, tampered with (checkers rebound, made-up
+reports and histories), calling the course's own implementation, syntactically broken,
+too slow, unreadable, and renamed. The grader must give each its row and feedback file
+without stopping, recognise the chapter from the content, and recompute everything from
+the student's functions.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ def solutions(stem: str) -> dict[str, str]:
 
 
 def submission(stem: str, edit=None, extra: tuple = (), drop_metadata: bool = False):
-    """The student notebook of ``stem`` with each stub replaced by ``edit(name, stub_source)``."""
+    """The student notebook of ``stem`` with each stub replaced by ``edit(name,
+    stub_source)``."""
     nb = make_student_notebook(ROOT / "notebooks" / f"{stem}.ipynb")
     for cell in nb.cells:
         if "stub" in cell.metadata.get("tags", []) and edit is not None:
@@ -87,9 +90,9 @@ def submission(stem: str, edit=None, extra: tuple = (), drop_metadata: bool = Fa
     return nb
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Manifest and chapter recognition
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_manifest_lists_every_implementation_exercise_with_points(manifest):
     chapters = manifest["chapters"]
     assert len(chapters) == len(list((ROOT / "notebooks").glob("[0-9]*.ipynb")))
@@ -141,9 +144,9 @@ def test_chapter_is_recognised_from_the_content_not_the_name(manifest):
     assert identify_chapter(empty, manifest)[0] is None
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The sandbox
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_safe_unpickler_refuses_code():
     class Evil:
         def __reduce__(self):
@@ -174,12 +177,14 @@ def test_sandbox_calls_functions_in_another_process():
         (5, "def die():\n    os._exit(3)"),
         (
             6,
-            "import initcourse.initializers as I\ndef course(shape, rng):\n    return I.he_normal(shape, rng=rng)",
+            "import initcourse.initializers as I\ndef course(shape, "
+            "rng):\n    return I.he_normal(shape, rng=rng)",
         ),
         (7, "def broken(:\n    pass"),
         (
             8,
-            "class Init:\n    scale, mode, distribution = 2.0, 'fan_in', 'truncated_normal'\n\ndef obj():\n    return Init()",
+            "class Init:\n    scale, mode, distribution = 2.0, 'fan_in', "
+            "'truncated_normal'\n\ndef obj():\n    return Init()",
         ),
     ]
     with Sandbox() as box:
@@ -212,55 +217,75 @@ def test_sandbox_calls_functions_in_another_process():
             RemoteFunction(box, "die", 30)()
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # A batch of chapter 1 submissions through the command line
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _ch01_batch(folder: Path) -> dict[str, Path]:
     sol = solutions("01_background")
     correct = lambda n, s: sol[n]  # noqa: E731
-    lecun = lambda n, s: (
-        sol[n].replace("2.0 / fan_in", "1.0 / fan_in") if n == "he_normal" else sol[n]
-    )  # noqa: E731
-    no_last_act = lambda n, s: (
-        (  # noqa: E731
-            "import numpy as np\n\ndef forward_std(depth, width, init_std, activation, rng):\n"
-            "    act = {'linear': lambda z: z, 'relu': lambda z: np.maximum(z, 0), 'tanh': np.tanh}[activation]\n"
-            "    x = rng.standard_normal((256, width))\n    out = []\n    for layer in range(depth):\n"
-            "        h = x @ rng.normal(0, init_std, size=(width, width))\n"
-            "        x = act(h) if layer < depth - 1 else h\n        out.append(x.std())\n    return np.array(out)\n"
+
+    def lecun(n, s):
+        return (
+            sol[n].replace("2.0 / fan_in", "1.0 / fan_in")
+            if n == "he_normal"
+            else sol[n]
         )
-        if n == "forward_std"
-        else sol[n]
-    )
-    course = lambda n, s: (
-        (  # noqa: E731
-            "from initcourse.initializers import he_normal as course_he_normal\n\n"
-            "def he_normal(shape, rng):\n    return course_he_normal(shape, rng=rng)\n"
+
+    def no_last_act(n, s):
+        return (
+            (
+                "import numpy as np\n\ndef forward_std(depth, width, init_std, "
+                "activation, rng):\n    act = {'linear': lambda z: z, 'relu': "
+                "lambda z: np.maximum(z, 0), 'tanh': np.tanh}[activation]\n    x "
+                "= rng.standard_normal((256, width))\n    out = []\n    for "
+                "layer in range(depth):\n        h = x @ rng.normal(0, init_std, "
+                "size=(width, width))\n        x = act(h) if layer < depth - 1 "
+                "else h\n        out.append(x.std())\n    return np.array(out)\n"
+            )
+            if n == "forward_std"
+            else sol[n]
         )
-        if n == "he_normal"
-        else sol[n]
-    )
-    broken = lambda n, s: (
-        sol[n].replace("def forward_std(depth", "def forward_std(depth,,")
-        if n == "forward_std"
-        else sol[n]
-    )  # noqa: E731
-    slow = lambda n, s: (
-        "def forward_std(depth, width, init_std, activation, rng):\n    while True:\n        pass\n"
-        if n == "forward_std"
-        else sol[n]
-    )  # noqa: E731
-    wrong = lambda n, s: (
-        "import numpy as np\n\ndef he_normal(shape, rng):\n    return np.zeros(shape, np.float32)\n"
-        if n == "he_normal"
-        else s
-    )  # noqa: E731
+
+    def course(n, s):
+        return (
+            (
+                "from initcourse.initializers import he_normal as course_he_normal\n\n"
+                "def he_normal(shape, rng):\n"
+                "    return course_he_normal(shape, rng=rng)\n"
+            )
+            if n == "he_normal"
+            else sol[n]
+        )
+
+    def broken(n, s):
+        return (
+            sol[n].replace("def forward_std(depth", "def forward_std(depth,,")
+            if n == "forward_std"
+            else sol[n]
+        )
+
+    def slow(n, s):
+        return (
+            "def forward_std(depth, width, init_std, activation, rng):\n    "
+            "while True:\n        pass\n"
+            if n == "forward_std"
+            else sol[n]
+        )
+
+    def wrong(n, s):
+        return (
+            "import numpy as np\n\ndef he_normal(shape, rng):\n    return "
+            "np.zeros(shape, np.float32)\n"
+            if n == "he_normal"
+            else s
+        )
+
     tamper = (
-        "import initcourse.exercises as E\n"
-        "def check_he_normal(fn):\n    print('✓ he_normal: all correct')\n"
-        "E.check_he_normal = check_he_normal\nE.CHECKERS['he_normal'] = check_he_normal\n"
-        "E.CHECKERS['forward_std'] = check_he_normal\n"
-        "def grade(*args, **kwargs):\n    return 10\n"
+        "import initcourse.exercises as E\ndef check_he_normal(fn):\n    "
+        "print('✓ he_normal: all correct')\nE.check_he_normal = "
+        "check_he_normal\nE.CHECKERS['he_normal'] = "
+        "check_he_normal\nE.CHECKERS['forward_std'] = check_he_normal\ndef "
+        "grade(*args, **kwargs):\n    return 10\n"
     )
     made = {
         "correct": submission("01_background", correct),
@@ -391,42 +416,51 @@ def test_another_chapter_under_expect_gets_zero(tmp_path, manifest):
     )
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The capstone through the grader: tampering and made-up numbers earn nothing
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_capstone_tampering_and_made_up_numbers(tmp_path, manifest):
     sol = solutions("12_capstone")
     zeros_and_grade = submission(
         "12_capstone",
         lambda n, s: (
             (
-                "def choose_initializers(block_activations):\n"
-                "    return {r: 'zeros' for r in ['embed', 'residual_out', 'head', *block_activations]}\n"
+                "def choose_initializers(block_activations):\n    return {r: "
+                "'zeros' for r in ['embed', 'residual_out', 'head', "
+                "*block_activations]}\n"
             )
             if n == "choose_initializers"
             else s
         ),
         extra=(
-            "def grade(*args, **kwargs):\n    print('Total 10.00 / 10')\n"
-            "import initcourse.grading.capstone as C\nC.check_choose_initializers = lambda fn: None\n",
+            "def grade(*args, **kwargs):\n    print('Total 10.00 / "
+            "10')\nimport initcourse.grading.capstone as "
+            "C\nC.check_choose_initializers = lambda fn: None\n",
         ),
     )
     made_up = submission(
         "12_capstone",
         lambda n, s: {
             "choose_initializers": (
-                "import keras\n\ndef choose_initializers(block_activations):\n"
-                "    per = {'relu': 'kaiming_normal', 'tanh': 'xavier_normal', 'selu': keras.initializers.Orthogonal()}\n"
-                "    out = {'embed': 'lecun_uniform', 'residual_out': keras.initializers.Zeros(), 'head': 'xavier_uniform'}\n"
-                "    out.update({a: per[a] for a in block_activations})\n    return out\n"
+                "import keras\n\ndef "
+                "choose_initializers(block_activations):\n    per = {'relu': "
+                "'kaiming_normal', 'tanh': 'xavier_normal', 'selu': "
+                "keras.initializers.Orthogonal()}\n    out = {'embed': "
+                "'lecun_uniform', 'residual_out': "
+                "keras.initializers.Zeros(), 'head': 'xavier_uniform'}\n    "
+                "out.update({a: per[a] for a in block_activations})\n    "
+                "return out\n"
             ),
             "init_report": (
-                "def init_report(model, x):\n    return {l.name: 1.0 for l in model.layers\n"
-                "            if getattr(l, 'activation', None) is not None and l.activation.__name__ != 'linear'}\n"
+                "def init_report(model, x):\n    return {l.name: 1.0 for l "
+                "in model.layers\n            if getattr(l, 'activation', "
+                "None) is not None and l.activation.__name__ != 'linear'}\n"
             ),
             "train_capstone": (
-                "from initcourse.training import History\n\ndef train_capstone(model, data, steps):\n"
-                "    return History(steps=[200], loss=[0.0], accuracy=[1.0], test_loss=[0.0], test_accuracy=[1.0])\n"
+                "from initcourse.training import History\n\ndef "
+                "train_capstone(model, data, steps):\n    return "
+                "History(steps=[200], loss=[0.0], accuracy=[1.0], "
+                "test_loss=[0.0], test_accuracy=[1.0])\n"
             ),
         }[n],
     )
@@ -438,7 +472,8 @@ def test_capstone_tampering_and_made_up_numbers(tmp_path, manifest):
     points = {k: [i.points for i in r.items] for k, r in results.items()}
     # all zeros: only residual_out (1.5) and head (0.25) are right; (b), (c) untouched
     assert points["zeros_and_grade"] == [1.75, 0.0, 0.0]
-    # PyTorch names, orthogonal SELU and uniform LeCun are right; the made-up report and history earn nothing
+    # PyTorch names, orthogonal SELU and uniform LeCun are right; the made-up report and
+    # history earn nothing
     assert points["made_up"] == [4.0, 0.0, 0.0]
     made_up_text = "\n".join(i.message for i in results["made_up"].items)
     assert "you report 1, the std of its output measured" in made_up_text
@@ -449,9 +484,9 @@ def test_capstone_tampering_and_made_up_numbers(tmp_path, manifest):
     assert sol  # the model solutions exist
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Gradescope
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_gradescope_zip_runs_locally(tmp_path):
     import make_autograder
 
@@ -477,13 +512,16 @@ def test_gradescope_zip_runs_locally(tmp_path):
         z.extractall(root / "source")
     (root / "submission").mkdir()
     env = {**ENV, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
-    run = lambda: subprocess.run(
-        ["bash", str(root / "source" / "run_autograder")],
-        env=env,  # noqa: E731
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+
+    def run():
+        return subprocess.run(
+            ["bash", str(root / "source" / "run_autograder")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
     # no notebook submitted: a clear message, score 0
     assert run().returncode == 0
     result = json.loads((root / "results" / "results.json").read_text())
@@ -524,14 +562,16 @@ def test_gradescope_zip_runs_locally(tmp_path):
     assert result["score"] == 0 and "02_core_concepts" in result["output"]
 
 
-# ---------------------------------------------------------------------------------------------
-# The capstone's model answer earns every point in every setting the assignment allows (slow)
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
+# The capstone's model answer earns every point in every setting the assignment allows
+# (slow)
+# --------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_capstone_model_answer_full_marks_in_every_allowed_setting():
-    """Every allowed optimizer at the ends and the middle of its learning-rate range, batch sizes
-    32 and 128, seeds 0-4: (c) earns 3 of 3 with the model answer's initialization, and the
-    comparison with the tuned default passes for every optimizer and batch size 32, 64, 128."""
+    """Every allowed optimizer at the ends and the middle of its learning-rate range,
+    batch sizes 32 and 128, seeds 0-4: (c) earns 3 of 3 with the model answer's
+    initialization, and the comparison with the tuned default passes for every optimizer
+    and batch size 32, 64, 128."""
     from initcourse.exercises.capstone import grade_training_facts
     from initcourse.grading import capstone as cap
     from initcourse.training import train

@@ -1,13 +1,15 @@
 """Batch grading of the course's notebooks, outside the student's kernel.
 
-    python -m initcourse.grading SUBMISSION.ipynb [SUBMISSION.ipynb ...] --csv grades.csv \\
-        [--feedback DIR] [--timeout SECONDS] [--jobs N] [--expect CHAPTER] [--gradescope results.json]
+    python -m initcourse.grading SUBMISSION.ipynb [SUBMISSION.ipynb ...] \\
+        --csv grades.csv [--feedback DIR] [--timeout SECONDS] [--jobs N] \\
+        [--expect CHAPTER] [--gradescope results.json]
 
-Each submission is recognised by its content (:mod:`~initcourse.grading.manifest`), its code is
-run in a fresh Python process (:mod:`~initcourse.grading.sandbox`) and its functions are checked
-from this process by the course's checkers (:mod:`~initcourse.grading.grade`). The capstone's
-network and the Keras side of its grading are in :mod:`initcourse.grading.capstone` (imported
-only when a capstone is graded). ``book/instructors.md`` describes the whole workflow.
+Each submission is recognised by its content (:mod:`~initcourse.grading.manifest`), its
+code is run in a fresh Python process (:mod:`~initcourse.grading.sandbox`) and its
+functions are checked from this process by the course's checkers
+(:mod:`~initcourse.grading.grade`). The capstone's network and the Keras side of its
+grading are in :mod:`initcourse.grading.capstone` (imported only when a capstone is
+graded). ``book/instructors.md`` describes the whole workflow.
 
 Importing this package does not import TensorFlow.
 """

@@ -1,20 +1,25 @@
-"""The capstone network of chapter 10, and the Keras side of grading its tasks (a), (b), (c).
+"""The capstone network of chapter 12, and the Keras side of grading its tasks (a), (b),
+(c).
 
-The notebook imports the network from here (:func:`build_capstone`), so that the network the
-student reads about, the one the self-checks use and the one the batch grader builds are the
-same code. :func:`build_capstone` accepts any initializer that task (a) accepts: a Keras or
-PyTorch-style name (``"he_normal"``, ``"xavier_normal"``, ``"kaiming_uniform"``), an initializer
-object, or a config from :func:`initcourse.exercises.canonical_initializer`.
+The notebook imports the network from here (:func:`build_capstone`), so that the network
+the student reads about, the one the self-checks use and the one the batch grader builds
+are the same code. :func:`build_capstone` accepts any initializer that task (a) accepts:
+a Keras or PyTorch-style name (``"he_normal"``, ``"xavier_normal"``,
+``"kaiming_uniform"``), an initializer object, or a config from
+:func:`initcourse.exercises.canonical_initializer`.
 
-The judgement is in :mod:`initcourse.exercises.capstone` (numpy only). This module gathers the
-facts that the judgement needs, with the grader's own code:
+The judgement is in :mod:`initcourse.exercises.capstone` (numpy only). This module
+gathers the facts that the judgement needs, with the grader's own code:
 
-- (b) :func:`hidden_stds` measures every hidden layer's output std; the student's report is
+- (b) :func:`hidden_stds` measures every hidden layer's output std; the student's report
+is
   compared with it on :func:`report_batches`;
-- (c) :func:`training_facts` counts the optimizer steps, evaluates the trained weights on the
-  test set itself and runs :func:`compare_with_default`: the initialization used and the Keras
-  default, each at the best learning rate of :data:`COMPARISON_GRID` for the student's optimizer
-  (median of :data:`COMPARISON_SEEDS`), with the student's batch size.
+- (c) :func:`training_facts` counts the optimizer steps, evaluates the trained weights
+on the
+  test set itself and runs :func:`compare_with_default`: the initialization used and the
+  Keras default, each at the best learning rate of :data:`COMPARISON_GRID` for the
+  student's optimizer (median of :data:`COMPARISON_SEEDS`), with the student's batch
+  size.
 
 The self-checks of the notebook (``check_choose_initializers``, ``check_init_report``,
 ``check_train_capstone``) call the student's functions directly; the batch grader
@@ -89,31 +94,34 @@ ALLOWED_SETTINGS = {
     },
     "batch_size": _BATCH_RANGE,
 }
-"""What task (c) lets the student choose: an optimizer, a learning rate in its range, a batch size
-in the range, any seed. The model answer earns full marks in all of it (``tests/test_grading.py``).
-The ranges stop where the model answer starts to diverge in some seed with batches of 32 (SGD at
-0.1, momentum at 0.03 did, measured over five seeds)."""
+"""What task (c) lets the student choose: an optimizer, a learning rate in its range, a
+batch size in the range, any seed. The model answer earns full marks in all of it
+(``tests/test_grading.py``). The ranges stop where the model answer starts to diverge in
+some seed with batches of 32 (SGD at 0.1, momentum at 0.03 did, measured over five
+seeds)."""
 
 COMPARISON_GRID = {
     "sgd": (0.005, 0.015, 0.05),
     "momentum": (0.001, 0.003, 0.01),
     "adam": (1e-4, 3e-4, 1e-3),
 }
-"""The learning rates tried for both initializations in the comparison of task (c): a factor of
-about 3 apart, reaching below the allowed range, where a badly scaled default may do best."""
+"""The learning rates tried for both initializations in the comparison of task (c): a
+factor of about 3 apart, reaching below the allowed range, where a badly scaled default
+may do best."""
 COMPARISON_SEEDS = (0, 1, 2)
 """Seeds (weights and batch order) of every comparison run; the median counts."""
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The network
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def keras_initializer(value: Any, seed: int | None = None):
-    """A fresh Keras initializer for ``value`` (a name, an initializer object or a config dict).
+    """A fresh Keras initializer for ``value`` (a name, an initializer object or a
+    config dict).
 
     Names are read the way task (a) reads them, so every name it accepts builds:
-    ``"xavier_normal"`` → ``VarianceScaling(1, "fan_avg", "untruncated_normal")``. Objects are
-    cloned with ``seed``. Unknown names raise ``ValueError``.
+    ``"xavier_normal"`` → ``VarianceScaling(1, "fan_avg", "untruncated_normal")``.
+    Objects are cloned with ``seed``. Unknown names raise ``ValueError``.
     """
     import keras
 
@@ -153,13 +161,15 @@ def build_capstone(
     n_classes: int = 10,
     seed: int = SEED,
 ):
-    """The capstone network: embed -> one residual block per activation -> head (logits).
+    """The capstone network: embed -> one residual block per activation -> head
+    (logits).
 
-    ``initializers`` maps a role (``"embed"``, ``"residual_out"``, ``"head"`` and each activation
-    name) to an initializer: a name such as ``"he_normal"`` or ``"xavier_normal"``, a Keras
-    initializer object, or a config dict. ``None``, or a missing role, means the Keras default of
-    ``Dense`` layers, ``glorot_uniform``. Biases start at zero. Layer ``i`` is seeded with
-    ``seed + i``, so the same initializers and seed give the same weights.
+    ``initializers`` maps a role (``"embed"``, ``"residual_out"``, ``"head"`` and each
+    activation name) to an initializer: a name such as ``"he_normal"`` or
+    ``"xavier_normal"``, a Keras initializer object, or a config dict. ``None``, or a
+    missing role, means the Keras default of ``Dense`` layers, ``glorot_uniform``.
+    Biases start at zero. Layer ``i`` is seeded with ``seed + i``, so the same
+    initializers and seed give the same weights.
     """
     import keras
 
@@ -202,7 +212,8 @@ def stream_stds(model, x) -> np.ndarray:
 
 
 def hidden_stds(model, x) -> dict[str, float]:
-    """The grader's measurement: std of the output of every hidden (nonlinear) layer on ``x``."""
+    """The grader's measurement: std of the output of every hidden (nonlinear) layer on
+    ``x``."""
     import keras
 
     hidden = [
@@ -223,14 +234,16 @@ def hidden_stds(model, x) -> dict[str, float]:
 
 @functools.lru_cache(maxsize=1)
 def capstone_data():
-    """The digits, split and standardized as in the notebook (``load_digits(seed=0)``)."""
+    """The digits, split and standardized as in the notebook
+    (``load_digits(seed=0)``)."""
     from initcourse.data import load_digits
 
     return load_digits(seed=SEED)
 
 
 def report_batches(data=None) -> dict[str, np.ndarray]:
-    """The batches task (b) is checked on: the probe batch, a wider random batch, all zeros."""
+    """The batches task (b) is checked on: the probe batch, a wider random batch, all
+    zeros."""
     data = capstone_data() if data is None else data
     rng = np.random.default_rng(2024)
     return {
@@ -243,17 +256,20 @@ def report_batches(data=None) -> dict[str, np.ndarray]:
 
 
 def model_answer_effective() -> dict:
-    """The model answer of (a) as configs (what (b) and (c) use when a student's (a) is wrong)."""
+    """The model answer of (a) as configs (what (b) and (c) use when a student's (a) is
+    wrong)."""
     return {r: canonical_initializer(MODEL_ANSWER_INITIALIZERS[r]) for r in ROLE_POINTS}
 
 
 def _effective_for(effective: Mapping[str, Any]) -> dict:
-    """The role → initializer map for :func:`build_capstone` (only the roles it uses)."""
+    """The role → initializer map for :func:`build_capstone` (only the roles it
+    uses)."""
     return {r: effective[r] for r in ROLE_POINTS if r in effective}
 
 
 def test_accuracy(model, data=None) -> float:
-    """Test accuracy of ``model`` on the digits, computed here (not read from any history)."""
+    """Test accuracy of ``model`` on the digits, computed here (not read from any
+    history)."""
     data = capstone_data() if data is None else data
     logits = np.asarray(
         model(np.asarray(data.x_test, dtype=np.float32), training=False)
@@ -263,16 +279,17 @@ def test_accuracy(model, data=None) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == data.y_test))
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # (c): the comparison with the default, with the same tuning for both
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _COMPARE_CACHE: dict[str, tuple[float, float]] = {}
 
 
 def _median_best(
     effective: Mapping[str, Any] | None, optimizer: str, batch_size: int, data
 ) -> tuple[float, float]:
-    """(best median test accuracy over the grid, its learning rate), cached per initialization."""
+    """(best median test accuracy over the grid, its learning rate), cached per
+    initialization."""
     from initcourse.training import train
 
     key = json.dumps(
@@ -319,11 +336,13 @@ def compare_with_default(
     batch_size: int = 64,
     data=None,
 ) -> dict:
-    """Train the initialization ``effective`` and the Keras default with the same tuning.
+    """Train the initialization ``effective`` and the Keras default with the same
+    tuning.
 
-    Each gets the best learning rate of ``COMPARISON_GRID[optimizer]``, judged by the median test
-    accuracy over :data:`COMPARISON_SEEDS` (every run draws its own weights with its seed), with
-    ``BUDGET`` steps of ``batch_size``. Returns the dict :class:`TrainingFacts` expects.
+    Each gets the best learning rate of ``COMPARISON_GRID[optimizer]``, judged by the
+    median test accuracy over :data:`COMPARISON_SEEDS` (every run draws its own weights
+    with its seed), with ``BUDGET`` steps of ``batch_size``. Returns the dict
+    :class:`TrainingFacts` expects.
     """
     data = capstone_data() if data is None else data
     if optimizer not in COMPARISON_GRID:
@@ -355,14 +374,15 @@ def compare_with_default(
     }
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Running the student's functions on a model (here, or in the sandbox process)
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "seed", "steps", "epochs")
 
 
 class _OptimizerRecorder:
-    """Keep every Keras optimizer created inside the ``with`` block (their step counters count)."""
+    """Keep every Keras optimizer created inside the ``with`` block (their step counters
+    count)."""
 
     def __enter__(self) -> list:
         import keras
@@ -390,7 +410,8 @@ def run_report(
     weights: Sequence[np.ndarray],
     x: np.ndarray,
 ) -> Any:
-    """Build the network with ``effective`` and ``weights`` and return ``fn(model, x)``."""
+    """Build the network with ``effective`` and ``weights`` and return ``fn(model,
+    x)``."""
     model = build_capstone(_effective_for(effective))
     model.set_weights([np.asarray(w) for w in weights])
     return fn(model, np.asarray(x, dtype=np.float32))
@@ -403,11 +424,13 @@ def run_training(
     steps: int,
     train_calls: list | None = None,
 ) -> dict:
-    """Build the network, call ``fn(model, data, steps)``; return the weights and what happened.
+    """Build the network, call ``fn(model, data, steps)``; return the weights and what
+    happened.
 
-    Returns ``{"weights", "steps", "history_accuracy", "config"}``: the steps are counted from
-    the iteration counters of the optimizers created during the call; ``config`` holds the
-    simple keyword arguments of the last ``initcourse.training.train`` call (if recorded).
+    Returns ``{"weights", "steps", "history_accuracy", "config"}``: the steps are
+    counted from the iteration counters of the optimizers created during the call;
+    ``config`` holds the simple keyword arguments of the last
+    ``initcourse.training.train`` call (if recorded).
     """
     data = capstone_data()
     model = build_capstone(_effective_for(effective))
@@ -438,7 +461,8 @@ def run_training(
 
 
 def sandbox_op(namespace: dict, request: dict, train_calls: list | None = None) -> Any:
-    """Run one capstone request in the sandbox process (see :mod:`initcourse.grading.sandbox`)."""
+    """Run one capstone request in the sandbox process (see
+    :mod:`initcourse.grading.sandbox`)."""
     fn = namespace.get(request["name"])
     if not callable(fn):
         raise NameError(f"name {request['name']!r} is not defined")
@@ -454,13 +478,15 @@ def sandbox_op(namespace: dict, request: dict, train_calls: list | None = None) 
 def training_facts(
     result: Any, effective: Mapping[str, Any], *, compare: bool = True
 ) -> TrainingFacts:
-    """Turn what :func:`run_training` returned into :class:`TrainingFacts`, recomputing the accuracy."""
+    """Turn what :func:`run_training` returned into :class:`TrainingFacts`, recomputing
+    the accuracy."""
     facts = TrainingFacts()
     if isinstance(result, BaseException):
         facts.error = (
             "is not implemented yet (it raises NotImplementedError)"
             if isinstance(result, NotImplementedError)
-            else f"train_capstone(model, data, steps) raised {type(result).__name__}: {result}"
+            else "train_capstone(model, data, steps) raised "
+            f"{type(result).__name__}: {result}"
         )
         return facts
     data = capstone_data()
@@ -470,7 +496,10 @@ def training_facts(
         weights = [np.asarray(w, dtype=np.float32) for w in result["weights"]]
         model.set_weights(weights)
     except Exception as exc:  # noqa: BLE001 - the student's function replaced the layers
-        facts.error = f"the model's weights cannot be read back after the call ({type(exc).__name__}: {exc})"
+        facts.error = (
+            "the model's weights cannot be read back after the call "
+            f"({type(exc).__name__}: {exc})"
+        )
         return facts
     facts.weights_changed = any(
         not np.array_equal(a, b) for a, b in zip(start, weights)
@@ -489,16 +518,16 @@ def training_facts(
     return facts
 
 
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Self-checks for the notebook (they call the student's functions directly)
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SelfCheck:
     """What a self-check of the notebook found: ``(task, points, max_points, message)``.
 
-    The self-checks print their verdict and return it; they never stop the notebook, so it runs
-    top to bottom at every stage of the work. They are feedback, not the grade: the grade is
-    computed by ``python -m initcourse.grading`` outside the notebook.
+    The self-checks print their verdict and return it; they never stop the notebook, so
+    it runs top to bottom at every stage of the work. They are feedback, not the grade:
+    the grade is computed by ``python -m initcourse.grading`` outside the notebook.
     """
 
     task: str
@@ -534,7 +563,8 @@ def _verdict(choose: Callable | None) -> ChoiceVerdict:
 def check_choose_initializers(fn: Callable) -> SelfCheck:
     """Self-check of task (a), 4 points: every role judged on its own.
 
-    The same judgement as the grader's (:func:`initcourse.exercises.grade_initializer_choice`).
+    The same judgement as the grader's
+    (:func:`initcourse.exercises.grade_initializer_choice`).
     """
     return _self_check(
         "(a) choose_initializers", 4.0, lambda: _choice_result(_verdict(fn))
@@ -544,11 +574,12 @@ def check_choose_initializers(fn: Callable) -> SelfCheck:
 def check_init_report(
     fn: Callable, choose_initializers: Callable | None = None
 ) -> SelfCheck:
-    """Self-check of task (b), 3 points: your report against this module's measurement, on three batches.
+    """Self-check of task (b), 3 points: your report against this module's measurement,
+    on three batches.
 
-    The network is built with ``choose_initializers`` for the roles it gets right and with the
-    model answer of (a) for the others (the model answer everywhere when it is not given), so a
-    mistake in (a) is not counted again here.
+    The network is built with ``choose_initializers`` for the roles it gets right and
+    with the model answer of (a) for the others (the model answer everywhere when it is
+    not given), so a mistake in (a) is not counted again here.
     """
     verdict = _verdict(choose_initializers)
     model = build_capstone(_effective_for(verdict.effective))
@@ -565,10 +596,11 @@ def check_train_capstone(
     *,
     compare: bool = False,
 ) -> SelfCheck:
-    """Self-check of task (c), 3 points, as the grader does it; ``compare=False`` skips part 3.
+    """Self-check of task (c), 3 points, as the grader does it; ``compare=False`` skips
+    part 3.
 
-    The comparison with the default trains 18 networks (about half a minute); the batch grader
-    always runs it. The network is built as in :func:`check_init_report`.
+    The comparison with the default trains 18 networks (about half a minute); the batch
+    grader always runs it. The network is built as in :func:`check_init_report`.
     """
     verdict = _verdict(choose_initializers)
     effective = verdict.effective
@@ -606,7 +638,8 @@ def check_train_capstone(
 
 
 def self_check_table(*results: SelfCheck) -> str:
-    """A text table of self-check results, with their total (feedback, not the grade)."""
+    """A text table of self-check results, with their total (feedback, not the
+    grade)."""
     width = max([len("Task"), len("Total")] + [len(r.task) for r in results])
     lines = [f"{'Task':<{width}}  {'Points':>13}  Result", "-" * (width + 40)]
     for r in results:
@@ -621,6 +654,7 @@ def self_check_table(*results: SelfCheck) -> str:
     total, most = sum(r.points for r in results), sum(r.max_points for r in results)
     lines.append("-" * (width + 40))
     lines.append(
-        f"{'Total':<{width}}  {total:>6.2f} / {most:<4g}  (a self-check: your grade comes from your instructor's grader)"
+        f"{'Total':<{width}}  {total:>6.2f} / {most:<4g}  (a self-check: "
+        "your grade comes from your instructor's grader)"
     )
     return "\n".join(lines)

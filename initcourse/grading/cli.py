@@ -22,7 +22,10 @@ from .manifest import load_manifest
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m initcourse.grading",
-        description="Grade submitted notebooks outside the student's kernel: one CSV row and one feedback file each.",
+        description=(
+            "Grade submitted notebooks outside the student's kernel: one CSV row "
+            "and one feedback file each."
+        ),
     )
     p.add_argument(
         "submissions",
@@ -47,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         default=120.0,
-        help="time limit in seconds for running a submission's definitions, and again for each exercise's checks (default 120)",
+        help="time limit in seconds for running a submission's definitions, and "
+        "again for each exercise's checks (default 120)",
     )
     p.add_argument(
         "--jobs",
@@ -57,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--expect",
-        help="the chapter assigned (e.g. 03_algorithm_steps): another chapter's notebook gets 0",
+        help="the chapter assigned (e.g. 03_algorithm_steps): another chapter's "
+        "notebook gets 0",
     )
     p.add_argument(
         "--manifest",
@@ -81,11 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for stem, entry in manifest["chapters"].items():
             total = sum(e["points"] for e in entry["exercises"])
             print(
-                f"{stem}  {entry['title']}  ({total:g} points, {len(entry['written'])} written/exploration)"
+                f"{stem}  {entry['title']}  ({total:g} points, "
+                f"{len(entry['written'])} written/exploration)"
             )
             for e in entry["exercises"]:
                 print(
-                    f"    {e['label']:<28} {e['function'] + '()':<24} {e['checker']:<28} {e['points']:g}"
+                    f"    {e['label']:<28} {e['function'] + '()':<24} "
+                    f"{e['checker']:<28} {e['points']:g}"
                 )
         return 0
     if not args.submissions:
@@ -120,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     manifest = load_manifest(args.manifest)
     if args.expect and args.expect not in manifest["chapters"]:
         print(
-            f"--expect: unknown chapter {args.expect!r}; known: {', '.join(manifest['chapters'])}",
+            f"--expect: unknown chapter {args.expect!r}; known: "
+            f"{', '.join(manifest['chapters'])}",
             file=sys.stderr,
         )
         return 2
@@ -129,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(r) -> None:
         if not args.quiet:
             print(
-                f"{r.submission}: {r.chapter or '?'} {r.total:.2f}/{r.max:.2f} {r.status} ({r.seconds:.1f} s)",
+                f"{r.submission}: {r.chapter or '?'} "
+                f"{r.total:.2f}/{r.max:.2f} {r.status} ({r.seconds:.1f} s)",
                 flush=True,
             )
 

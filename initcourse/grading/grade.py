@@ -1,25 +1,32 @@
-"""Grade submitted notebooks outside the student's kernel: one row and one feedback file each.
+"""Grade submitted notebooks outside the student's kernel: one row and one feedback file
+each.
 
 For every submission :func:`grade_submission`
 
-1. reads the notebook (a file that is not a notebook gets a row with status ``unreadable``);
-2. recognises its chapter from its cells (:func:`initcourse.grading.manifest.identify_chapter`);
-3. extracts the student's code: every code cell that is not one of the chapter's given cells,
-   reduced to its top-level definitions (imports, ``def``, ``class``, assignments); calls, plots
-   and loops at top level are left out, each statement runs on its own, and a cell that does not
-   parse is reported and skipped, so one broken cell costs only the exercises it defines;
-4. runs that code in a fresh Python process (:class:`~initcourse.grading.sandbox.Sandbox`),
-   after the chapter's imports, with a time limit for all the student's code together;
-5. calls each exercise's checker *here*, in the grader's process, on a proxy that calls the
-   student's function in the sandbox: nothing the submission defines (a redefined ``grade`` or
-   ``check_he_normal``, a fake report or history) reaches the grading code, and every number the
-   grade uses is recomputed from the student's functions;
-6. refuses the points of an exercise whose function calls the course's own implementation of
-   that very function (:func:`course_functions_for`), with a message saying so.
+1. reads the notebook (a file that is not a notebook gets a row with status
+   ``unreadable``);
+2. recognises its chapter from its cells
+   (:func:`initcourse.grading.manifest.identify_chapter`);
+3. extracts the student's code: every code cell that is not one of the chapter's given
+   cells, reduced to its top-level definitions (imports, ``def``, ``class``,
+   assignments); calls, plots and loops at top level are left out, each statement runs
+   on its own, and a cell that does not parse is reported and skipped, so one broken
+   cell costs only the exercises it defines;
+4. runs that code in a fresh Python process
+   (:class:`~initcourse.grading.sandbox.Sandbox`), after the chapter's imports, with a
+   time limit for all the student's code together;
+5. calls each exercise's checker *here*, in the grader's process, on a proxy that calls
+   the student's function in the sandbox: nothing the submission defines (a redefined
+   ``grade`` or ``check_he_normal``, a fake report or history) reaches the grading code,
+   and every number the grade uses is recomputed from the student's functions;
+6. refuses the points of an exercise whose function calls the course's own
+   implementation of that very function (:func:`course_functions_for`), with a message
+   saying so.
 
-Points: a ``check_*`` exercise earns ``points × (checks passed) / (checks)``; the capstone's tasks
-earn what :mod:`initcourse.exercises.capstone` computes, part by part. (b) and (c) of the capstone
-use the model answer of (a) for every role the student's (a) gets wrong.
+Points: a ``check_*`` exercise earns ``points × (checks passed) / (checks)``; the
+capstone's tasks earn what :mod:`initcourse.exercises.capstone` computes, part by part.
+(b) and (c) of the capstone use the model answer of (a) for every role the student's (a)
+gets wrong.
 """
 
 from __future__ import annotations
@@ -56,8 +63,9 @@ __all__ = [
     "write_feedback",
 ]
 
-#: Course functions that implement an exercise under another name (the same name is always
-#: refused). Add a row when an exercise asks for something the course has under another name.
+#: Course functions that implement an exercise under another name (the same name is
+#: always refused). Add a row when an exercise asks for something the course has under
+#: another name.
 COURSE_EQUIVALENTS = {
     "he_normal": ("variance_scaling", "get", "FromNumpy"),
     "he_uniform": ("variance_scaling", "get", "FromNumpy"),
@@ -79,14 +87,15 @@ COURSE_EQUIVALENTS = {
 
 
 def course_functions_for(function: str) -> set[str]:
-    """Qualified names of the course functions that implement the exercise ``function``."""
+    """Qualified names of the course functions that implement the exercise
+    ``function``."""
     names = {function, *COURSE_EQUIVALENTS.get(function, ())}
     return {f"{module}.{name}" for module in WATCHED_MODULES for name in names}
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Results
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @dataclass
 class ItemResult:
     """One graded exercise of one submission."""
@@ -122,9 +131,9 @@ class SubmissionResult:
         return round(sum(i.max_points for i in self.items), 2)
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Extracting the student's code
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _KEEP = (
     ast.Import,
     ast.ImportFrom,
@@ -162,14 +171,16 @@ def _keepable(stmt: ast.stmt) -> bool:
 
 
 def extract_code(nb: Any, entry: dict) -> tuple[list[tuple[int, str]], list[dict]]:
-    """The student's code of a submission: ``([(cell index, statement source)], [syntax errors])``.
+    """The student's code of a submission: ``([(cell index, statement source)], [syntax
+    errors])``.
 
-    Given cells (their fingerprint is in the chapter's manifest) are skipped. Of the other code
-    cells only the top-level definitions are kept, one statement per entry: imports, functions
-    and classes always; assignments only in a cell that also defines a function or a class (a
-    constant next to the function that uses it), or in a cell tagged ``stub`` or ``answer``. A
-    cell of assignments and calls alone is demonstration code (possibly a given cell from an
-    older version of the chapter) and is not run.
+    Given cells (their fingerprint is in the chapter's manifest) are skipped. Of the
+    other code cells only the top-level definitions are kept, one statement per entry:
+    imports, functions and classes always; assignments only in a cell that also defines
+    a function or a class (a constant next to the function that uses it), or in a cell
+    tagged ``stub`` or ``answer``. A cell of assignments and calls alone is
+    demonstration code (possibly a given cell from an older version of the chapter) and
+    is not run.
     """
     given = set(entry["course_cells"])
     chunks: list[tuple[int, str]] = []
@@ -212,8 +223,9 @@ def extract_code(nb: Any, entry: dict) -> tuple[list[tuple[int, str]], list[dict
 
 
 def _prelude_source(entry: dict, chunks: list[tuple[int, str]]) -> str:
-    """The chapter's imports that the student's code uses (a solution may use ``np`` from the
-    chapter's import cell); the others are left out, since some of them import TensorFlow."""
+    """The chapter's imports that the student's code uses (a solution may use ``np``
+    from the chapter's import cell); the others are left out, since some of them import
+    TensorFlow."""
     code = "\n".join(src for _, src in chunks)
     used = set(re.findall(r"[A-Za-z_]\w*", code))
     lines = ["import os", 'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")']
@@ -230,14 +242,15 @@ def _prelude_source(entry: dict, chunks: list[tuple[int, str]]) -> str:
     return "\n".join(lines)
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Grading one submission
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 class _Runner:
-    """The sandbox of one submission, restarted (and re-loaded) after a time-out or a crash.
+    """The sandbox of one submission, restarted (and re-loaded) after a time-out or a
+    crash.
 
-    Running the definitions and each exercise get ``timeout`` seconds each: a slow function
-    costs the points of its own exercise only.
+    Running the definitions and each exercise get ``timeout`` seconds each: a slow
+    function costs the points of its own exercise only.
     """
 
     def __init__(
@@ -259,7 +272,10 @@ class _Runner:
         """The message for an exercise whose function the submission does not define."""
         for err in self.syntax:
             if name in err["defines"]:
-                return f"✗ the cell that defines {name} (cell {err['cell']}) does not parse: {err['message']}; nothing to grade"
+                return (
+                    f"✗ the cell that defines {name} (cell {err['cell']}) does "
+                    f"not parse: {err['message']}; nothing to grade"
+                )
         if self.failed_load:
             return f"✗ not graded: {self.last_problem}"
         return f"✗ your notebook defines no function {name}: nothing to grade"
@@ -277,12 +293,18 @@ class _Runner:
         try:
             answer = self.sandbox.load(self.prelude, self.chunks, self.timeout)
         except SandboxTimeout:
-            self.last_problem = f"time limit ({self.timeout:g} s) reached while running your notebook's definitions"
+            self.last_problem = (
+                f"time limit ({self.timeout:g} s) reached while running your "
+                "notebook's definitions"
+            )
             self.timeouts.append("definitions")
             self.failed_load = True
             return None
         except (SandboxDied, Exception) as exc:  # noqa: BLE001 - the process died
-            self.last_problem = f"the Python process running your code stopped while running your definitions ({exc})"
+            self.last_problem = (
+                "the Python process running your code stopped while running "
+                f"your definitions ({exc})"
+            )
             self.failed_load = True
             self.sandbox.close()
             self.sandbox = None
@@ -318,7 +340,8 @@ def _run_checker(checker: Any, fn: Any) -> tuple[float, str]:
     except SandboxTimeout:
         return (
             0.0,
-            "✗ time limit: your function did not return in time (the grader stopped it)",
+            "✗ time limit: your function did not return in time (the grader "
+            "stopped it)",
         )
     except SandboxDied as exc:
         return 0.0, f"✗ {exc}"
@@ -331,7 +354,10 @@ def _item_standard(runner: _Runner, ex: dict, item: ItemResult) -> None:
     name = ex["checker"][len("check_") :]
     checker = CHECKERS.get(name)
     if checker is None:
-        item.message = f"✗ the grader has no checker {ex['checker']} (a course problem: tell your instructor)"
+        item.message = (
+            f"✗ the grader has no checker {ex['checker']} (a course problem: "
+            "tell your instructor)"
+        )
         return
     if ex["function"] not in runner.defined:
         item.message = runner.missing(ex["function"])
@@ -347,15 +373,18 @@ def _item_standard(runner: _Runner, ex: dict, item: ItemResult) -> None:
     if used:
         share = 0.0
         message = (
-            f"✗ {ex['function']} calls {', '.join(used)}, the course's own implementation of the "
-            f"function this exercise asks you to write: no points (the checker said: {message[2:].splitlines()[0]})"
+            f"✗ {ex['function']} calls {', '.join(used)}, the course's own "
+            "implementation of the function this exercise asks you to "
+            "write: no points (the checker said: "
+            f"{message[2:].splitlines()[0]})"
         )
     item.points = round(item.max_points * share, 2)
     item.message = message
 
 
 def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
-    """Grade the capstone's three tasks; ``items`` maps checker names to their ItemResult."""
+    """Grade the capstone's three tasks; ``items`` maps checker names to their
+    ItemResult."""
     from initcourse.exercises.capstone import (
         JUDGED_NETWORKS,
         _choice_result,
@@ -391,7 +420,10 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
     note = ""
     wrong = [r for r, ok in verdict.roles_ok.items() if not ok]
     if wrong:
-        note = f"\n  note: (b) and (c) used the model answer of (a) for {', '.join(map(repr, wrong))}"
+        note = (
+            "\n  note: (b) and (c) used the model answer of (a) for "
+            f"{', '.join(map(repr, wrong))}"
+        )
     if "check_choose_initializers" in items:
         item = items["check_choose_initializers"]
         share, message = _run_checker(lambda _fn: _choice_result(verdict), None)
@@ -481,7 +513,8 @@ def _grade_capstone(runner: _Runner, entry: dict, items: dict) -> None:
 
 
 def _exercise_cells(nb: Any, entry: dict) -> set:
-    """Indices of the code cells that define an exercise's function (where an error matters)."""
+    """Indices of the code cells that define an exercise's function (where an error
+    matters)."""
     names = {ex["function"] for ex in entry["exercises"]}
     out = set()
     for index, cell in enumerate(nb.get("cells", [])):
@@ -513,7 +546,8 @@ def grade_submission(
     except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, not UTF-8
         result.status = "unreadable"
         result.notes.append(
-            f"the file is not a readable Jupyter notebook ({type(exc).__name__}: {str(exc)[:200]})"
+            "the file is not a readable Jupyter notebook "
+            f"({type(exc).__name__}: {str(exc)[:200]})"
         )
         if expect and expect in manifest["chapters"]:
             _zero_items(result, manifest["chapters"][expect])
@@ -546,7 +580,8 @@ def grade_submission(
     chunks, syntax = extract_code(nb, entry)
     for err in syntax:
         defines = (
-            f" (it defines {', '.join(err['defines'])}, which therefore cannot be graded)"
+            f" (it defines {', '.join(err['defines'])}, which therefore "
+            "cannot be graded)"
             if err["defines"]
             else ""
         )
@@ -565,7 +600,10 @@ def grade_submission(
             where = (
                 "the chapter's imports" if err["cell"] == -1 else f"cell {err['cell']}"
             )
-            note = f"{where} raised {err['exc_type']}: {err['message'].splitlines()[0] if err['message'] else ''}"
+            note = (
+                f"{where} raised {err['exc_type']}: "
+                f"{err['message'].splitlines()[0] if err['message'] else ''}"
+            )
             if note in seen:
                 continue
             seen.add(note)
@@ -587,7 +625,8 @@ def grade_submission(
             except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
                 result.status = "grader-error"
                 result.notes.append(
-                    f"grader error in the capstone ({type(exc).__name__}: {exc}); tell your instructor"
+                    f"grader error in the capstone ({type(exc).__name__}: "
+                    f"{exc}); tell your instructor"
                 )
         for item in result.items:
             if not item.message:
@@ -622,11 +661,12 @@ def _zero_items(result: SubmissionResult, entry: dict) -> None:
         )
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Output
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def write_csv(results: list, path: str | Path, manifest: dict) -> list[str]:
-    """One row per submission: submission, chapter, one column per exercise, total, max, status."""
+    """One row per submission: submission, chapter, one column per exercise, total, max,
+    status."""
     columns: list[str] = []
     for stem in sorted({r.chapter for r in results if r.chapter}):
         for ex in manifest["chapters"].get(stem, {}).get("exercises", []):
@@ -671,13 +711,15 @@ def feedback_text(r: SubmissionResult) -> str:
     lines.append("")
     for i in r.items:
         lines.append(
-            f"{i.title} [{i.column}], function {i.function}: {i.points:.2f} / {i.max_points:g}"
+            f"{i.title} [{i.column}], function {i.function}: {i.points:.2f} "
+            f"/ {i.max_points:g}"
         )
         lines += ["    " + line for line in i.message.splitlines()]
         lines.append("")
     if r.written:
         lines.append(
-            "Written and exploration exercises (graded by hand if your instructor assigns them; not in the automatic points):"
+            "Written and exploration exercises (graded by hand if your "
+            "instructor assigns them; not in the automatic points):"
         )
         lines += [f"  - {w}" for w in r.written]
         lines.append("")
@@ -686,10 +728,10 @@ def feedback_text(r: SubmissionResult) -> str:
         lines += [f"  - {n}" for n in r.notes]
         lines.append("")
     lines.append(
-        "How this was graded: your functions were run in a separate Python process, after the "
-        "chapter's imports and your definitions, and checked by the course's grader from the "
-        "outside; only the top-level imports, functions, classes and assignments of your cells "
-        "were run."
+        "How this was graded: your functions were run in a separate Python "
+        "process, after the chapter's imports and your definitions, and "
+        "checked by the course's grader from the outside; only the top-level "
+        "imports, functions, classes and assignments of your cells were run."
     )
     return "\n".join(lines) + "\n"
 
@@ -713,7 +755,8 @@ def write_feedback(results: list, directory: str | Path) -> list[Path]:
 
 
 def gradescope_results(r: SubmissionResult) -> dict:
-    """Gradescope's ``results.json`` for one submission (per-test scores and feedback)."""
+    """Gradescope's ``results.json`` for one submission (per-test scores and
+    feedback)."""
     tests = [
         {
             "name": f"{i.title} ({i.function})",
@@ -762,7 +805,8 @@ def grade_batch(
     python: str | None = None,
     progress: Any = None,
 ) -> list:
-    """Grade many submissions (``jobs`` grader processes at a time); one result per path, in order."""
+    """Grade many submissions (``jobs`` grader processes at a time); one result per
+    path, in order."""
     tasks = [(p, manifest, timeout, expect, python) for p in paths]
     results: list = []
     if jobs <= 1:

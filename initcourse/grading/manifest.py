@@ -1,12 +1,14 @@
 """What the grader knows about each chapter, read from the instructor notebooks.
 
-:func:`build_manifest` reads ``notebooks/*.ipynb`` and lists, per chapter, the implementation
-exercises (the function a solution cell defines and the ``check_*`` checker the cell after its
-``solution-end`` calls), their points (``cell.metadata["initcourse"]["points"]`` on the solution
-code cell, split evenly when the checker cell calls several checkers; default 1 per checker), the written exercises (graded by hand), the chapter's imports (run before
-a student's code, since a solution may use ``np`` from the chapter's import cell), and a
-fingerprint of every given code cell, by which :func:`identify_chapter` recognises a submission
-whatever its file name. The manifest is plain JSON: ``make autograder`` ships it in every zip.
+:func:`build_manifest` reads ``notebooks/*.ipynb`` and lists, per chapter, the
+implementation exercises (the function a solution cell defines and the ``check_*``
+checker the cell after its ``solution-end`` calls), their points
+(``cell.metadata["initcourse"]["points"]`` on the solution code cell, split evenly when
+the checker cell calls several checkers; default 1 per checker), the written exercises
+(graded by hand), the chapter's imports (run before a student's code, since a solution
+may use ``np`` from the chapter's import cell), and a fingerprint of every given code
+cell, by which :func:`identify_chapter` recognises a submission whatever its file name.
+The manifest is plain JSON: ``make autograder`` ships it in every zip.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ __all__ = ["build_manifest", "cell_key", "identify_chapter", "load_manifest"]
 
 SOLUTION_TAG = "solution"
 HEAVY_IMPORTS = ("keras", "tensorflow", "tf")
-#: Checkers that are not in ``initcourse.exercises.CHECKERS``: the capstone's three tasks.
+#: Checkers that are not in ``initcourse.exercises.CHECKERS``: the capstone's three
+#: tasks.
 SPECIAL_CHECKERS = (
     "check_choose_initializers",
     "check_init_report",
@@ -55,7 +58,8 @@ def _functions(source: str) -> list[str]:
 
 
 def _checker_calls(source: str) -> list[tuple[str, str]]:
-    """``(checker, function)`` for every call ``check_x(function_name, ...)`` in a cell."""
+    """``(checker, function)`` for every call ``check_x(function_name, ...)`` in a
+    cell."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -187,7 +191,8 @@ def chapter_entry(nb: Any, stem: str) -> dict:
 
 
 def build_manifest(notebooks: str | Path | list) -> dict:
-    """``{chapter stem: entry}`` for a folder of instructor notebooks (or a list of paths)."""
+    """``{chapter stem: entry}`` for a folder of instructor notebooks (or a list of
+    paths)."""
     import nbformat
 
     paths = (
@@ -213,18 +218,20 @@ def load_manifest(path: str | Path | None = None) -> dict:
     if bundled.exists():
         return json.loads(bundled.read_text(encoding="utf-8"))
     raise FileNotFoundError(
-        "manifest: no notebooks/ folder next to the package and no --manifest file; pass --manifest"
+        "manifest: no notebooks/ folder next to the package and no "
+        "--manifest file; pass --manifest"
     )
 
 
 def identify_chapter(nb: Any, manifest: dict) -> tuple[str | None, str]:
-    """``(chapter stem, how it was recognised)`` of a submission, or ``(None, why not)``.
+    """``(chapter stem, how it was recognised)`` of a submission, or ``(None, why
+    not)``.
 
-    The notebook's own metadata (``metadata.initcourse.chapter``, written by ``make student``)
-    is trusted only if its content agrees: no chapter has more of its given code cells in the
-    notebook (the Colab setup cell, the same in every chapter, matches all of them). Otherwise
-    the chapter with the most given code cells in the submission wins; the title heading breaks
-    ties. The file name plays no part.
+    The notebook's own metadata (``metadata.initcourse.chapter``, written by ``make
+    student``) is trusted only if its content agrees: no chapter has more of its given
+    code cells in the notebook (the Colab setup cell, the same in every chapter, matches
+    all of them). Otherwise the chapter with the most given code cells in the submission
+    wins; the title heading breaks ties. The file name plays no part.
     """
     chapters = manifest["chapters"]
     keys = {

@@ -1,23 +1,27 @@
-"""Run a student's code in a separate Python process and call its functions from the grader.
+"""Run a student's code in a separate Python process and call its functions from the
+grader.
 
 The grader (process B) never executes student code. It starts a fresh Python process (A,
-``python -m initcourse.grading.sandbox``), sends it the code extracted from the submission,
-and then calls the student's functions *by name* through a pipe: the arguments go to A, the
-return value comes back. Everything the grade depends on is computed in B from those return
-values, by grading code that the student's code cannot reach, let alone rebind.
+``python -m initcourse.grading.sandbox``), sends it the code extracted from the
+submission, and then calls the student's functions *by name* through a pipe: the
+arguments go to A, the return value comes back. Everything the grade depends on is
+computed in B from those return values, by grading code that the student's code cannot
+reach, let alone rebind.
 
 Protocol: length-prefixed pickle frames on A's original stdin/stdout (A points its file
-descriptors 0 and 1 at ``/dev/null`` first, so ``print`` and ``input`` in student code cannot
-touch the channel). Frames from B to A are pickled with ``cloudpickle`` (B is trusted; a checker
-may pass functions it defines, e.g. an activation and its derivative). Frames from A to B
-are read with :class:`SafeUnpickler`, which only rebuilds builtins, numpy arrays and scalars
-and :class:`Described` objects: a crafted pickle cannot run code in the grader.
+descriptors 0 and 1 at ``/dev/null`` first, so ``print`` and ``input`` in student code
+cannot touch the channel). Frames from B to A are pickled with ``cloudpickle`` (B is
+trusted; a checker may pass functions it defines, e.g. an activation and its
+derivative). Frames from A to B are read with :class:`SafeUnpickler`, which only
+rebuilds builtins, numpy arrays and scalars and :class:`Described` objects: a crafted
+pickle cannot run code in the grader.
 
-A records the course functions the student's code calls (see :data:`WATCHED_MODULES`), so that
-the grader can refuse points for an exercise solved by calling the course's own implementation.
+A records the course functions the student's code calls (see :data:`WATCHED_MODULES`),
+so that the grader can refuse points for an exercise solved by calling the course's own
+implementation.
 
-This is isolation of the *grade*, not a security sandbox: student code runs with the grader's
-user rights. Run untrusted batches in a container (Gradescope does).
+This is isolation of the *grade*, not a security sandbox: student code runs with the
+grader's user rights. Run untrusted batches in a container (Gradescope does).
 """
 
 from __future__ import annotations
@@ -62,16 +66,18 @@ WATCHED_MODULES = (
 MAX_FRAME = 512 * 1024 * 1024  # bytes; a bigger return value is refused
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Values that cross the pipe
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @dataclass
 class Described:
-    """A value that could not be pickled, described by its class name and its ``get_config()``.
+    """A value that could not be pickled, described by its class name and its
+    ``get_config()``.
 
-    Keras initializers and the like arrive in the grader this way: ``class_name`` is e.g.
-    ``"HeNormal"``; ``config`` the keyword arguments of its config (``scale``, ``mode``, ...).
-    Attribute access reads the config, so duck-typed code (``getattr(x, "scale")``) works.
+    Keras initializers and the like arrive in the grader this way: ``class_name`` is
+    e.g. ``"HeNormal"``; ``config`` the keyword arguments of its config (``scale``,
+    ``mode``, ...). Attribute access reads the config, so duck-typed code (``getattr(x,
+    "scale")``) works.
     """
 
     class_name: str
@@ -121,7 +127,8 @@ _SAFE_GLOBALS = {
 
 
 class SafeUnpickler(pickle.Unpickler):
-    """Unpickle only builtins, numpy arrays/scalars/dtypes and :class:`Described` values."""
+    """Unpickle only builtins, numpy arrays/scalars/dtypes and :class:`Described`
+    values."""
 
     def find_class(self, module: str, name: str) -> Any:
         if module == "builtins" and name in _SAFE_BUILTINS:
@@ -187,9 +194,9 @@ def _encode(value: Any, depth: int = 0) -> Any:
     return Described(type(value).__name__, config, text)
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Framing
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _write_frame(stream: Any, payload: bytes) -> None:
     stream.write(struct.pack("<Q", len(payload)))
     stream.write(payload)
@@ -223,12 +230,12 @@ def _read_frame(fd: int, deadline: float | None = None) -> bytes:
     return _read_exact(fd, n, deadline)
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The grader's side
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _dumps_trusted(message: dict) -> bytes:
-    """Pickle a request of the grader; functions a checker passes (e.g. an activation defined
-    inside the checker) go by value with cloudpickle, when it is installed."""
+    """Pickle a request of the grader; functions a checker passes (e.g. an activation
+    defined inside the checker) go by value with cloudpickle, when it is installed."""
     try:
         import cloudpickle
     except (
@@ -239,15 +246,17 @@ def _dumps_trusted(message: dict) -> bytes:
 
 
 class SandboxTimeout(BaseException):
-    """The student's code did not answer within the time limit (the sandbox was stopped).
+    """The student's code did not answer within the time limit (the sandbox was
+    stopped).
 
-    A ``BaseException``, like ``KeyboardInterrupt``: the checkers' ``except Exception`` (which
-    turns a crash of the student's code into a message) must not swallow it.
+    A ``BaseException``, like ``KeyboardInterrupt``: the checkers' ``except Exception``
+    (which turns a crash of the student's code into a message) must not swallow it.
     """
 
 
 class SandboxDied(BaseException):
-    """The sandbox process ended (the student's code exited or crashed the interpreter)."""
+    """The sandbox process ended (the student's code exited or crashed the
+    interpreter)."""
 
 
 class RemoteError(Exception):
@@ -325,12 +334,14 @@ class Sandbox:
         )
         self.used_seconds = 0.0
 
-    # -- low level ------------------------------------------------------------------------
+    # -- low level
+    # ------------------------------------------------------------------------
     def request(self, message: dict, timeout: float | None) -> dict:
         """Send one request and wait at most ``timeout`` seconds for the answer."""
         if self.proc.poll() is not None:
             raise SandboxDied(
-                f"the process running your code ended (exit code {self.proc.returncode})"
+                "the process running your code ended (exit code "
+                f"{self.proc.returncode})"
             )
         start = time.monotonic()
         try:
@@ -388,11 +399,13 @@ class Sandbox:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- operations -----------------------------------------------------------------------
+    # -- operations
+    # -----------------------------------------------------------------------
     def load(
         self, prelude: str, cells: list[tuple[int, str]], timeout: float | None
     ) -> dict:
-        """Run the prelude, then each student cell; return ``{"defined": [...], "errors": [...]}``."""
+        """Run the prelude, then each student cell; return ``{"defined": [...],
+        "errors": [...]}``."""
         answer = self.request(
             {"op": "load", "prelude": prelude, "cells": cells}, timeout
         )
@@ -413,7 +426,8 @@ class Sandbox:
         op: str = "call",
         **extra: Any,
     ) -> tuple[Any, list[str]]:
-        """Call the student's function ``name``; return ``(value, course functions it called)``."""
+        """Call the student's function ``name``; return ``(value, course functions it
+        called)``."""
         answer = self.request(
             {"op": op, "name": name, "args": args, "kwargs": kwargs, **extra}, timeout
         )
@@ -432,8 +446,8 @@ class Sandbox:
 class RemoteFunction:
     """A callable that runs the student's function ``name`` in a :class:`Sandbox`.
 
-    It records every course function the student's code called (``course_calls``) and the
-    time spent. ``budget`` is the time left for this function, in seconds.
+    It records every course function the student's code called (``course_calls``) and
+    the time spent. ``budget`` is the time left for this function, in seconds.
     """
 
     def __init__(self, sandbox: Sandbox, name: str, budget: float | None) -> None:
@@ -461,11 +475,12 @@ class RemoteFunction:
         return f"<your function {self.name}>"
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The sandbox's side (runs in the child process)
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _CALLS: set[str] = set()
-TRAIN_CALLS: list = []  # keyword arguments of every initcourse.training.train call (capstone task (c))
+# keyword arguments of every initcourse.training.train call (capstone task (c))
+TRAIN_CALLS: list = []
 
 
 def _watch(qualname: str, fn: Any) -> Any:
@@ -486,7 +501,8 @@ def _watch(qualname: str, fn: Any) -> Any:
 
 
 def _patch_module(module: Any) -> None:
-    """Wrap every public function and the ``__call__`` of every class of a course module."""
+    """Wrap every public function and the ``__call__`` of every class of a course
+    module."""
     import inspect
 
     for name in dir(module):
