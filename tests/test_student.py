@@ -1,8 +1,10 @@
-"""Student versions keep the exercises, drop every solution, and turn implementations into stubs.
+"""Student versions keep the exercises, drop every solution, and turn implementations
+into stubs.
 
-Checked on fixture notebooks written here (one exercise of each kind: conceptual with a model
-answer, implementation with a hint, open exploration) and on every chapter in ``notebooks/``.
-For each implementation exercise the stub must fail its checker and the solution must pass it.
+Checked on fixture notebooks written here (one exercise of each kind: conceptual with a
+model answer, implementation with a hint, open exploration) and on every chapter in
+``notebooks/``. For each implementation exercise the stub must fail its checker and the
+solution must pass it.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from initcourse.exercises import ExerciseError  # noqa: E402
 REAL_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Fixture notebook
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def sol(source: str, cell_type: str = "markdown", hint=None):
     cell = (
         new_markdown_cell(source) if cell_type == "markdown" else new_code_cell(source)
@@ -93,7 +95,8 @@ def gain(
     if nonlinearity == "leaky_relu":
         slope = default_slope if param is None else param
         return math.sqrt(2.0 / (1.0 + slope**2))
-    table = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
+    table = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, \
+"relu": math.sqrt(2.0), "selu": 0.75}
     return table[nonlinearity]
 
 
@@ -113,19 +116,23 @@ EXPLORATION_CODE = '''def run_experiment(depth: int, width: int = 64) -> list:
     x = np.random.default_rng(0).standard_normal((32, width))
     stds_seen = []
     for layer_index in range(depth):
-        x = np.tanh(x @ np.random.default_rng(layer_index).normal(0, 1 / np.sqrt(width), (width, width)))
+        x = np.tanh(x @ np.random.default_rng(layer_index).normal(\
+0, 1 / np.sqrt(width), (width, width)))
         stds_seen.append(float(x.std()))
     return stds_seen
 '''
 
-GLOROT_HINT = "The limit follows from the variance of a uniform distribution; Glorot averages the two fans."
+GLOROT_HINT = (
+    "The limit follows from the variance of a uniform distribution; Glorot "
+    "averages the two fans."
+)
 LEAKY_HINT = (
     "Use limit = math.sqrt(6.0 / (fan_in + fan_out)) and draw with rng.uniform."
 )
 
 MODEL_ANSWER = (
-    "The variance of a sum of n independent terms grows like n, so each layer multiplies the "
-    "variance by fan_in times the weight variance."
+    "The variance of a sum of n independent terms grows like n, so each "
+    "layer multiplies the variance by fan_in times the weight variance."
 )
 
 
@@ -137,12 +144,14 @@ def fixture_notebook() -> nbformat.NotebookNode:
         "name": "python3",
     }
     setup = new_code_cell(
-        "import numpy as np\nrng = np.random.default_rng(0)\nprint(round(float(rng.random()), 3))"
+        "import numpy as np\nrng = "
+        "np.random.default_rng(0)\nprint(round(float(rng.random()), 3))"
     )
     setup.outputs = [new_output("stream", name="stdout", text="0.637\n")]
     setup.execution_count = 1
     checker = new_code_cell(
-        "from initcourse.exercises import check_glorot_uniform\n\ncheck_glorot_uniform(glorot_uniform)"
+        "from initcourse.exercises import "
+        "check_glorot_uniform\n\ncheck_glorot_uniform(glorot_uniform)"
     )
     checker.outputs = [
         new_output("stream", name="stdout", text="✓ glorot_uniform: ...\n")
@@ -154,14 +163,16 @@ def fixture_notebook() -> nbformat.NotebookNode:
         new_markdown_cell("## Exercises"),
         # conceptual
         new_markdown_cell(
-            "```{exercise} Why fan_in\n:label: ex-ch99-why\n\nWhy does the variance grow?\n```"
+            "```{exercise} Why fan_in\n:label: ex-ch99-why\n\nWhy does the "
+            "variance grow?\n```"
         ),
         start("ex-ch99-why"),
         sol(MODEL_ANSWER),
         sol(END),
         # implementation with a hint
         new_markdown_cell(
-            "```{exercise} Glorot uniform\n:label: ex-ch99-glorot\n\nImplement `glorot_uniform(shape, rng)`.\n```"
+            "```{exercise} Glorot uniform\n:label: "
+            "ex-ch99-glorot\n\nImplement `glorot_uniform(shape, rng)`.\n```"
         ),
         start("ex-ch99-glorot"),
         sol(GLOROT_SOLUTION, "code", hint=GLOROT_HINT),
@@ -179,7 +190,8 @@ def fixture_notebook() -> nbformat.NotebookNode:
         ),
         # open exploration
         new_markdown_cell(
-            "```{exercise} Explore depth\n:label: ex-ch99-explore\n\nTry deeper nets.\n```"
+            "```{exercise} Explore depth\n:label: ex-ch99-explore\n\nTry "
+            "deeper nets.\n```"
         ),
         start("ex-ch99-explore"),
         sol("A suggested approach: sweep the depth and plot the std per layer."),
@@ -201,9 +213,9 @@ def fixture_path(tmp_path: Path) -> Path:
     return path
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Independent helpers (they do not reuse make_student's own verification)
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def tags(cell) -> list[str]:
     return list(cell.metadata.get("tags", []))
 
@@ -230,7 +242,8 @@ def body_without_docstring(fn) -> list[ast.stmt]:
 
 
 def solution_lines(nb) -> set[str]:
-    """Non-trivial lines of solution function bodies that occur in no non-solution cell."""
+    """Non-trivial lines of solution function bodies that occur in no non-solution
+    cell."""
     public = {
         line.strip()
         for c in nb.cells
@@ -260,7 +273,8 @@ def implementation_exercises(nb) -> list[tuple[str, str]]:
     """(solution cell source, checker cell source) for every implementation exercise.
 
     The checker cell is the first code cell without the ``solution`` tag after the
-    ``solution-end`` that follows a solution cell defining functions, if it calls a ``check_*``.
+    ``solution-end`` that follows a solution cell defining functions, if it calls a
+    ``check_*``.
     """
     pairs = []
     cells = nb.cells
@@ -296,9 +310,9 @@ def implementation_exercises(nb) -> list[tuple[str, str]]:
 
 
 def run_cells(*sources: str, prelude: str = "import numpy as np") -> str:
-    """Exec the cells in a fresh namespace after ``prelude`` (numpy as np by default; for a real
-    chapter, the chapter's imports that the cells use, as the batch grader runs them) and with
-    the check_* names; return stdout."""
+    """Exec the cells in a fresh namespace after ``prelude`` (numpy as np by default;
+    for a real chapter, the chapter's imports that the cells use, as the batch grader
+    runs them) and with the check_* names; return stdout."""
     ns: dict = {"__name__": "__exercise__"}
     exec(prelude, ns)
     ns.update({f"check_{name}": fn for name, fn in exercises.CHECKERS.items()})
@@ -361,7 +375,8 @@ def _safe_functions(source: str) -> dict:
 
 
 def grader_prelude(instructor, *sources: str) -> str:
-    """The chapter imports the batch grader runs before ``sources`` (numpy as np at least)."""
+    """The chapter imports the batch grader runs before ``sources`` (numpy as np at
+    least)."""
     from initcourse.grading.grade import _prelude_source
     from initcourse.grading.manifest import chapter_entry
 
@@ -391,9 +406,9 @@ def assert_stubs_fail_and_solutions_pass(instructor, student) -> int:
     return len(pairs)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Fixture notebooks
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def test_fixture_student_version(fixture_path: Path):
     instructor = nbformat.read(str(fixture_path), as_version=4)
     before = nbformat.writes(instructor)
@@ -421,7 +436,8 @@ def test_fixture_student_version(fixture_path: Path):
     stubs = [c for c in student.cells if "stub" in tags(c)]
     answers = [c for c in student.cells if "answer" in tags(c)]
     assert len(stubs) == 3
-    # written parts get a Markdown answer cell (why, explore; the exploration's code goes in its stub)
+    # written parts get a Markdown answer cell (why, explore; the exploration's code
+    # goes in its stub)
     assert [c.cell_type for c in answers] == ["markdown", "markdown"]
 
 
@@ -488,13 +504,16 @@ def test_fixture_stubs_fail_their_checkers_and_solutions_pass(fixture_path: Path
 
 
 def test_fixture_reads_well_in_jupyter(tmp_path: Path):
-    """MyST roles, targets and directives become plain Markdown; nothing refers to removed cells."""
+    """MyST roles, targets and directives become plain Markdown; nothing refers to
+    removed cells."""
     import make_student as ms
 
     nb = fixture_notebook()
     nb.cells[0].source = "(ch-fixture)=\n# 99. Fixture\n\n" + (
-        '<a href="https://colab.research.google.com/github/o/r/blob/main/notebooks/99_fixture.ipynb">'
-        '<img src="x" alt="Open in Colab"/></a>'
+        "<a "
+        'href="https://colab.research.google.com/github/o/r/blob/main/notebooks/'
+        '99_fixture.ipynb"><img '
+        'src="x" alt="Open in Colab"/></a>'
     )
     glue_cell = new_code_cell("glue('ratio', 0.12345)")
     glue_cell.outputs = [
@@ -513,9 +532,11 @@ def test_fixture_reads_well_in_jupyter(tmp_path: Path):
     nb.cells.insert(
         3,
         new_markdown_cell(
-            "The ratio is {glue:text}`ratio:.2f` {cite}`glorot2010understanding,he2015delving`; see\n"
-            "{ref}`the chapter <ch-fixture>`, {term}`fan-in <Fan-in>` and equation {eq}`eq-fix`:\n\n"
-            "$$\nx = y\n$$ (eq-fix)\n\nThe cell after the solution checks it."
+            "The ratio is {glue:text}`ratio:.2f` "
+            "{cite}`glorot2010understanding,he2015delving`; see\n{ref}`the "
+            "chapter <ch-fixture>`, {term}`fan-in <Fan-in>` and equation "
+            "{eq}`eq-fix`:\n\n$$\nx = y\n$$ (eq-fix)\n\nThe cell after the "
+            "solution checks it."
         ),
     )
     student = ms.make_student_notebook(
@@ -535,7 +556,8 @@ def test_fixture_reads_well_in_jupyter(tmp_path: Path):
     bad = copy.deepcopy(student)
     bad.cells.append(
         new_markdown_cell(
-            "see {ref}`ch-x` in https://colab.research.google.com/github/o/r/blob/main/notebooks/a.ipynb"
+            "see {ref}`ch-x` in "
+            "https://colab.research.google.com/github/o/r/blob/main/notebooks/a.ipynb"
         )
     )
     problems = ms.reading_problems(bad)
@@ -603,7 +625,8 @@ def test_check_detects_leaks_and_stale_output(fixture_path: Path):
     stub = next(c for c in leaked.cells if "stub" in tags(c))
     stub.source = stub.source.replace(
         f'raise NotImplementedError("{GLOROT_HINT}")',
-        "limit = math.sqrt(6.0 / (fan_in + fan_out))\n    raise NotImplementedError('x')",
+        "limit = math.sqrt(6.0 / (fan_in + fan_out))\n    raise "
+        "NotImplementedError('x')",
     )
     problems = check_student_notebook(leaked, instructor)
     assert any(
@@ -627,9 +650,12 @@ def test_check_detects_leaks_and_stale_output(fixture_path: Path):
 def test_command_line_writes_and_checks(fixture_path: Path, tmp_path: Path):
     out = tmp_path / "student"
     tool = str(ROOT / "tools" / "make_student.py")
-    run = lambda *args: subprocess.run(
-        [sys.executable, tool, *args], capture_output=True, text=True
-    )  # noqa: E731
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, tool, *args], capture_output=True, text=True
+        )
+
     missing = run("--out", str(out), "--check", str(fixture_path))
     assert missing.returncode == 1 and "missing" in missing.stderr
     made = run("--out", str(out), str(fixture_path))
@@ -645,9 +671,9 @@ def test_command_line_writes_and_checks(fixture_path: Path, tmp_path: Path):
     assert bad.returncode == 1 and "still tagged 'solution'" in bad.stderr
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Every real chapter
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", REAL_NOTEBOOKS, ids=[p.name for p in REAL_NOTEBOOKS])
 def test_real_notebook_student_version(path: Path):
     instructor = nbformat.read(str(path), as_version=4)
@@ -659,8 +685,9 @@ def test_real_notebook_student_version(path: Path):
 
 @pytest.mark.parametrize("path", REAL_NOTEBOOKS, ids=[p.name for p in REAL_NOTEBOOKS])
 def test_real_notebook_hints_teach_without_giving_the_answer(path: Path):
-    """No solution line appears in the student notebook, hints and docstrings included, and no
-    hint contains a solution expression (up to np./math. prefixes and spacing)."""
+    """No solution line appears in the student notebook, hints and docstrings included,
+    and no hint contains a solution expression (up to np./math. prefixes and
+    spacing)."""
     import make_student as ms
 
     instructor = nbformat.read(str(path), as_version=4)
@@ -674,8 +701,8 @@ def test_real_notebook_hints_teach_without_giving_the_answer(path: Path):
 
 @pytest.mark.parametrize("path", REAL_NOTEBOOKS, ids=[p.name for p in REAL_NOTEBOOKS])
 def test_real_notebook_reads_well_in_jupyter(path: Path):
-    """Plain Markdown (no MyST), a Colab badge that opens the student notebook, an answer cell per
-    written exercise, and the chapter named in the metadata."""
+    """Plain Markdown (no MyST), a Colab badge that opens the student notebook, an
+    answer cell per written exercise, and the chapter named in the metadata."""
     import make_student as ms
 
     instructor = nbformat.read(str(path), as_version=4)
@@ -705,7 +732,8 @@ def test_real_notebook_reads_well_in_jupyter(path: Path):
     assert answers, "no answer cell for the written exercises"
 
 
-# --- added by the lead: the instructor notebooks follow the gate convention --------------------
+# --- added by the lead: the instructor notebooks follow the gate convention
+# --------------------
 import make_student as _ms  # noqa: E402
 import nbformat as _nbf  # noqa: E402
 
@@ -737,10 +765,11 @@ def test_untagged_cell_inside_a_gate_never_reaches_students():
 
 
 def test_student_capstone_runs_and_scores_zero(tmp_path):
-    """The student capstone runs top to bottom with every task unimplemented and self-checks to 0.
+    """The student capstone runs top to bottom with every task unimplemented and
+    self-checks to 0.
 
-    Its self-checks report instead of raising, so that the notebook runs at every stage: run the
-    whole student notebook on a fresh kernel.
+    Its self-checks report instead of raising, so that the notebook runs at every stage:
+    run the whole student notebook on a fresh kernel.
     """
     from nbclient import NotebookClient
 

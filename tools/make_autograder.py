@@ -1,23 +1,24 @@
 """Write one Gradescope autograder zip per chapter (``make autograder``).
 
-    python tools/make_autograder.py --out _build/autograder               # every chapter with points
+    python tools/make_autograder.py --out _build/autograder  # every chapter with points
     python tools/make_autograder.py --out _build/autograder 03_algorithm_steps
     python tools/make_autograder.py --timeout 180 --out _build/autograder 12_capstone
 
 Each zip follows Gradescope's autograder contract
-(https://gradescope-autograders.readthedocs.io/en/latest/specs/): at its root ``setup.sh`` (run
-once when Gradescope builds the image: installs Python and the pinned packages into
-``/autograder/venv``) and ``run_autograder`` (run for every submission: grades
-``/autograder/submission/*.ipynb`` with ``python -m initcourse.grading`` and writes
-``/autograder/results/results.json``, one test per exercise with its score, maximum and
-feedback). Beside them: ``requirements.txt`` (the course's pins, from ``environment.yml``),
-``manifest.json`` (what the grader knows about the chapters, from the instructor notebooks) and
-``pkg/initcourse`` (a copy of the course package, put first on ``PYTHONPATH``).
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/): at its root
+``setup.sh`` (run once when Gradescope builds the image: installs Python and the pinned
+packages into ``/autograder/venv``) and ``run_autograder`` (run for every submission:
+grades ``/autograder/submission/*.ipynb`` with ``python -m initcourse.grading`` and
+writes ``/autograder/results/results.json``, one test per exercise with its score,
+maximum and feedback). Beside them: ``requirements.txt`` (the course's pins, from
+``environment.yml``), ``manifest.json`` (what the grader knows about the chapters, from
+the instructor notebooks) and ``pkg/initcourse`` (a copy of the course package, put
+first on ``PYTHONPATH``).
 
 ``run_autograder`` honours two variables so that it can be tried outside Gradescope:
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``AUTOGRADER_PYTHON`` (default
-``$AUTOGRADER_ROOT/venv/bin/python``). ``tests/test_grading.py`` runs it on a sample submission in a
-temporary root.
+``$AUTOGRADER_ROOT/venv/bin/python``). ``tests/test_grading.py`` runs it on a sample
+submission in a temporary root.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from initcourse.grading.manifest import build_manifest  # noqa: E402
 
-#: Packages of ``environment.yml`` the grader needs at run time (the rest builds the book).
+#: Packages of ``environment.yml`` the grader needs at run time (the rest builds the
+#: book).
 RUNTIME = (
     "numpy",
     "scipy",
@@ -63,37 +65,47 @@ python3 -m venv /autograder/venv
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission: grade the notebook, write results/results.json.
-# Chapter {chapter}; time limit {timeout:g} s for the definitions and again for each exercise.
+# Gradescope runs this for every submission: grade the notebook, write \
+results/results.json.
+# Chapter {chapter}; time limit {timeout:g} s for the definitions and again for \
+each exercise.
 set -uo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PY="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 SRC="$ROOT/source"
 mkdir -p "$ROOT/results"
 fail() {{
-  "$PY" - "$ROOT/results/results.json" "$1" <<'EOF' || printf '{{"score": 0, "output": "the autograder could not run"}}' > "$ROOT/results/results.json"
+  "$PY" - "$ROOT/results/results.json" "$1" <<'EOF' || \
+printf '{{"score": 0, "output": "the autograder could not run"}}' > \
+"$ROOT/results/results.json"
 import json, sys
-json.dump({{"score": 0, "output": sys.argv[2], "tests": [], "visibility": "visible"}}, open(sys.argv[1], "w"))
+json.dump({{"score": 0, "output": sys.argv[2], "tests": [], "visibility": "visible"}}, \
+open(sys.argv[1], "w"))
 EOF
   exit 0
 }}
 shopt -s nullglob
 subs=("$ROOT"/submission/*.ipynb)
 if [ ${{#subs[@]}} -eq 0 ]; then
-  fail "No .ipynb file was submitted: upload the notebook {chapter}.ipynb (File > Download > .ipynb in Colab)."
+  fail "No .ipynb file was submitted: upload the notebook {chapter}.ipynb \
+(File > Download > .ipynb in Colab)."
 fi
 export PYTHONPATH="$SRC/pkg${{PYTHONPATH:+:$PYTHONPATH}}"
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0 MPLBACKEND=Agg
 cd "$ROOT/results"
-"$PY" -m initcourse.grading "${{subs[0]}}" --manifest "$SRC/manifest.json" --expect {chapter} \\
+"$PY" -m initcourse.grading "${{subs[0]}}" --manifest "$SRC/manifest.json" \
+--expect {chapter} \\
     --timeout {timeout:g} --gradescope "$ROOT/results/results.json" --quiet \\
-  || fail "The grader stopped with an error; your instructor has been told. (exit code $?)"
+  || fail "The grader stopped with an error; your instructor has been told. \
+(exit code $?)"
 if [ ${{#subs[@]}} -gt 1 ]; then
-  "$PY" - "$ROOT/results/results.json" "${{#subs[@]}}" "$(basename "${{subs[0]}}")" <<'EOF'
+  "$PY" - "$ROOT/results/results.json" "${{#subs[@]}}" \
+"$(basename "${{subs[0]}}")" <<'EOF'
 import json, sys
 path, n, first = sys.argv[1], sys.argv[2], sys.argv[3]
 r = json.load(open(path))
-r["output"] = f"{{n}} notebooks were submitted; only {{first}} was graded.\\n" + r.get("output", "")
+r["output"] = f"{{n}} notebooks were submitted; only {{first}} was graded.\\n" + \
+r.get("output", "")
 json.dump(r, open(path, "w"))
 EOF
 fi
@@ -138,7 +150,8 @@ def make_zip(
     """Write ``out/<chapter>.zip`` and return its path."""
     if chapter not in manifest["chapters"]:
         raise ValueError(
-            f"chapter: unknown chapter {chapter!r}; known: {', '.join(manifest['chapters'])}"
+            f"chapter: unknown chapter {chapter!r}; known: "
+            f"{', '.join(manifest['chapters'])}"
         )
     if timeout <= 0:
         raise ValueError(f"timeout: expected seconds > 0, got {timeout!r}")
@@ -196,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         points = sum(e["points"] for e in manifest["chapters"][chapter]["exercises"])
         print(
-            f"{path}  ({len(manifest['chapters'][chapter]['exercises'])} exercises, {points:g} points)"
+            f"{path}  ({len(manifest['chapters'][chapter]['exercises'])} "
+            f"exercises, {points:g} points)"
         )
     return 0
 

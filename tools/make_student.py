@@ -1,36 +1,40 @@
-"""Write student versions of the chapter notebooks: solutions removed, implementation stubs kept.
+"""Write student versions of the chapter notebooks: solutions removed, implementation
+stubs kept.
 
-    python tools/make_student.py --out _build/student                 # every notebooks/*.ipynb
+    python tools/make_student.py --out _build/student  # every notebooks/*.ipynb
     python tools/make_student.py --out _build/student notebooks/03_x.ipynb
-    python tools/make_student.py --out _build/student --check         # verify what is in --out
+    python tools/make_student.py --out _build/student --check  # verify --out
 
-The convention (CONTRIBUTING.md, "Exercises and solutions"): every solution cell carries the tag
-``solution``. In the student version
+The convention (CONTRIBUTING.md, "Exercises and solutions"): every solution cell carries
+the tag ``solution``. In the student version
 
-- a ``solution`` code cell that defines top-level functions (or classes) becomes a *stub*: the same
-  signatures, decorators and docstrings, each body replaced by
-  ``raise NotImplementedError(hint)``, with the imports and constants the signatures need; the
-  hint is ``cell.metadata["initcourse"]["hint"]`` (a string, or a dict ``{function name: hint}``),
-  else ``"Implement <name>; see the exercise above."``. The stub cell loses the ``solution`` tag
-  and gets the tag ``stub``;
+- a ``solution`` code cell that defines top-level functions (or classes) becomes a
+  *stub*: the same signatures, decorators and docstrings, each body replaced by ``raise
+  NotImplementedError(hint)``, with the imports and constants the signatures need; the
+  hint is ``cell.metadata["initcourse"]["hint"]`` (a string, or a dict ``{function name:
+  hint}``), else ``"Implement <name>; see the exercise above."``. The stub cell loses
+  the ``solution`` tag and gets the tag ``stub``;
 - every other ``solution`` cell (model answers, the ``solution-start``/``solution-end``
   directives, exploration code) is removed;
 - outputs and execution counts of all code cells are cleared;
-- every Markdown cell becomes plain Markdown that Jupyter and Colab render (:class:`PlainMarkdown`):
-  exercise directives become headings, ``{cite}`` becomes "(Author, year)", ``{ref}`` the
-  target's title (a link to the chapter's student notebook), ``{eq}`` an equation number that
-  matches a ``\tag`` in the equation, ``{glue:text}`` the value the instructor notebook stored,
-  ``{term}`` its text, ``(label)=`` targets disappear, and references to removed cells ("the cell
-  after the solution") are reworded;
+- every Markdown cell becomes plain Markdown that Jupyter and Colab render
+  (:class:`PlainMarkdown`): exercise directives become headings, ``{cite}`` becomes
+  "(Author, year)", ``{ref}`` the target's title (a link to the chapter's student
+  notebook), ``{eq}`` an equation number that matches a ``\tag`` in the equation,
+  ``{glue:text}`` the value the instructor notebook stored, ``{term}`` its text,
+  ``(label)=`` targets disappear, and references to removed cells ("the cell after the
+  solution") are reworded;
 - the "Open in Colab" badge opens the *student* notebook (``--colab-base``), never the
   instructor one;
-- every exercise with a written part gets an answer cell (tag ``answer``) where its model answer
-  was; an open exploration also gets an empty code cell;
-- ``metadata.initcourse.chapter`` names the chapter (the grader also recognises it by content).
+- every exercise with a written part gets an answer cell (tag ``answer``) where its
+  model answer was; an open exploration also gets an empty code cell;
+- ``metadata.initcourse.chapter`` names the chapter (the grader also recognises it by
+  content).
 
-The transformation is :class:`StudentPreprocessor`, an nbconvert ``Preprocessor``; notebooks are
-read and written with nbformat. ``--check`` verifies student notebooks already written to ``--out``:
-up to date with their source, no solution cell, no solution code, stubs that only raise, no outputs.
+The transformation is :class:`StudentPreprocessor`, an nbconvert ``Preprocessor``;
+notebooks are read and written with nbformat. ``--check`` verifies student notebooks
+already written to ``--out``: up to date with their source, no solution cell, no
+solution code, stubs that only raise, no outputs.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ import sys
 import tokenize
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
@@ -57,7 +61,8 @@ STUB_TAG = "stub"
 ANSWER_TAG = "answer"
 ANSWER_TEXT = "**Your answer.** *(Double-click this cell to write your answer here.)*"
 EXPLORATION_TEXT = "# Your exploration of the exercise above."
-#: Where the student notebooks are published; ``{repo}`` is ``owner/name`` of repository.url.
+#: Where the student notebooks are published; ``{repo}`` is ``owner/name`` of
+#: repository.url.
 DEFAULT_COLAB_BASE = "https://colab.research.google.com/github/{repo}/blob/student/"
 DEFAULT_HINT = "Implement {name}; see the exercise above."
 
@@ -74,18 +79,19 @@ __all__ = [
     "hint_problems",
 ]
 
-_Def = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+_Def = ast.FunctionDef | ast.AsyncFunctionDef
 
 
 class StubError(ValueError):
     """A solution cell cannot be turned into a stub (e.g. it does not parse)."""
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Stubs
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _offsets(source: str) -> list[int]:
-    """Character offset of the start of each line (1-based line numbers -> index ``line - 1``)."""
+    """Character offset of the start of each line (1-based line numbers -> index
+    ``line - 1``)."""
     starts, pos = [], 0
     for line in source.splitlines(keepends=True):
         starts.append(pos)
@@ -95,7 +101,8 @@ def _offsets(source: str) -> list[int]:
 
 
 def _header_end(source: str, node: _Def | ast.ClassDef) -> tuple[int, int]:
-    """(line, col) just after the ``:`` that ends the ``def``/``class`` header of ``node``."""
+    """(line, col) just after the ``:`` that ends the ``def``/``class`` header of
+    ``node``."""
     depth = 0
     seen_keyword = False
     tokens = tokenize.generate_tokens(io.StringIO(source).readline)
@@ -181,7 +188,8 @@ def _stub_of(
     node: _Def | ast.ClassDef,
     hint: Any,
 ) -> str:
-    """The stub text of one (possibly indented) def or class, with its original formatting."""
+    """The stub text of one (possibly indented) def or class, with its original
+    formatting."""
     first_line = node.decorator_list[0].lineno if node.decorator_list else node.lineno
     end_line, end_col = _header_end(source, node)
     header = source[starts[first_line - 1] : starts[end_line - 1] + end_col]
@@ -207,22 +215,23 @@ def _stub_of(
 
 
 def make_stub_source(source: str, hint: Any = None) -> str | None:
-    """Return the stub of a solution code cell, or ``None`` if it defines no top-level function.
+    """Return the stub of a solution code cell, or ``None`` if it defines no top-level
+    function.
 
     Parameters
     ----------
     source : str
         The solution cell's source.
     hint : str or dict or None
-        The message of every ``NotImplementedError`` (a dict maps function names to messages);
-        ``None`` gives ``"Implement <name>; see the exercise above."``.
+        The message of every ``NotImplementedError`` (a dict maps function names to
+        messages); ``None`` gives ``"Implement <name>; see the exercise above."``.
 
     Returns
     -------
     str or None
         The imports and constants the signatures need, then each top-level ``def`` (and
-        ``class``, with its methods stubbed) with decorators, signature and docstring, its body
-        ``raise NotImplementedError(hint)``.
+        ``class``, with its methods stubbed) with decorators, signature and docstring,
+        its body ``raise NotImplementedError(hint)``.
     """
     try:
         tree = ast.parse(source)
@@ -250,7 +259,8 @@ def make_stub_source(source: str, hint: Any = None) -> str | None:
     needed = _names_in(x for d in defs for x in _signature_nodes(d))
     defined_here = {d.name for d in defs}
 
-    # constants the signatures use (e.g. `EPS = 1e-8` for `def f(x, eps=EPS)`), then their names
+    # constants the signatures use (e.g. `EPS = 1e-8` for `def f(x, eps=EPS)`), then
+    # their names
     kept_assign = []
     for stmt in tree.body:
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
@@ -276,11 +286,12 @@ def make_stub_source(source: str, hint: Any = None) -> str | None:
     return text
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Plain Markdown for Jupyter and Colab
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _bib_labels(path: Path) -> dict[str, str]:
-    """``{key: (author, year)}`` text for every entry of a BibTeX file ("He et al., 2015")."""
+    """``{key: (author, year)}`` text for every entry of a BibTeX file ("He et al.,
+    2015")."""
     if not path.exists():
         return {}
     from pybtex.database import parse_file
@@ -303,7 +314,8 @@ def _bib_labels(path: Path) -> dict[str, str]:
 
 
 def _labels(root: Path) -> dict[str, tuple[str, str]]:
-    """``{label: (notebook file name or "", title)}`` of every ``(label)=`` target of the book."""
+    """``{label: (notebook file name or "", title)}`` of every ``(label)=`` target of
+    the book."""
     out: dict[str, tuple[str, str]] = {}
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
@@ -349,19 +361,22 @@ def _glue_values(nb: NotebookNode) -> dict[str, Any]:
 
 
 class PlainMarkdown:
-    """Rewrite the MyST of a chapter's Markdown cells into Markdown that Jupyter renders.
+    """Rewrite the MyST of a chapter's Markdown cells into Markdown that Jupyter
+    renders.
 
     Parameters
     ----------
     nb : NotebookNode
-        The instructor notebook (for its stored glue values, equation labels and figure names).
+        The instructor notebook (for its stored glue values, equation labels and figure
+        names).
     root : Path
         The repository root (``book/references.bib``, the other notebooks' labels).
     """
 
     _ROLE = re.compile(r"\{([a-z]+(?::[a-z]+)?)\}`([^`]*)`")
     _DIRECTIVE = re.compile(
-        r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+        r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ "
+        r"\t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
         re.M | re.S,
     )
     _EQ = re.compile(r"\$\$(?P<math>.*?)\$\$[ \t]*\((?P<label>[\w.:-]+)\)", re.S)
@@ -383,7 +398,8 @@ class PlainMarkdown:
             if fig.get("name"):
                 self.figures[fig["name"]] = fig.get("caption", "")
 
-    # -- roles ------------------------------------------------------------------------------
+    # -- roles
+    # ------------------------------------------------------------------------------
     def _cite(self, kind: str, text: str) -> str:
         keys = [k.strip() for k in text.split(",") if k.strip()]
         parts = []
@@ -437,7 +453,8 @@ class PlainMarkdown:
             return f"${text}$"
         return text
 
-    # -- blocks -----------------------------------------------------------------------------
+    # -- blocks
+    # -----------------------------------------------------------------------------
     @staticmethod
     def _strip_options(body: str) -> str:
         lines = body.splitlines()
@@ -500,9 +517,9 @@ def _student_links(source: str, base: str) -> str:
     )
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The preprocessor
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _tags(cell: NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
@@ -510,9 +527,10 @@ def _tags(cell: NotebookNode) -> list[str]:
 class StudentPreprocessor(Preprocessor):
     """Turn an instructor notebook into the student version (see the module docstring).
 
-    Options come in ``resources["initcourse"]``: ``chapter`` (the notebook's stem, written to
-    ``metadata.initcourse.chapter``), ``colab_base`` (where the student notebooks are published;
-    default :data:`DEFAULT_COLAB_BASE`) and ``root`` (the repository, for references).
+    Options come in ``resources["initcourse"]``: ``chapter`` (the notebook's stem,
+    written to ``metadata.initcourse.chapter``), ``colab_base`` (where the student
+    notebooks are published; default :data:`DEFAULT_COLAB_BASE`) and ``root`` (the
+    repository, for references).
     """
 
     def preprocess(
@@ -530,8 +548,8 @@ class StudentPreprocessor(Preprocessor):
         ] = {}  # the solution block being removed: what it contained
         for index, cell in enumerate(nb.cells):
             tags = _tags(cell)
-            # Everything between {solution-start} and {solution-end} is solution, tagged or not:
-            # a forgotten tag must never leak a model answer to students.
+            # Everything between {solution-start} and {solution-end} is solution, tagged
+            # or not: a forgotten tag must never leak a model answer to students.
             opens = bool(re.search(r"\{solution-start\}", cell.source))
             closes = bool(re.search(r"\{solution-end\}", cell.source))
             in_solution = SOLUTION_TAG in tags or inside_gate or opens or closes
@@ -583,7 +601,8 @@ class StudentPreprocessor(Preprocessor):
 
     @staticmethod
     def _answer_cells(block: dict[str, Any]) -> list[NotebookNode]:
-        """Answer cells for a removed solution block: Markdown for a written part, code for an exploration."""
+        """Answer cells for a removed solution block: Markdown for a written part, code
+        for an exploration."""
         out = []
         if block.get("markdown") or block.get("code"):
             out.append(
@@ -607,7 +626,8 @@ def make_student_notebook(
     colab_base: str | None = None,
     root: Path | None = None,
 ) -> NotebookNode:
-    """Return the student version of ``nb`` (a notebook or a path); the input is not modified."""
+    """Return the student version of ``nb`` (a notebook or a path); the input is not
+    modified."""
     if isinstance(nb, (str, Path)):
         chapter = chapter or Path(nb).stem
         nb = nbformat.read(str(nb), as_version=4)
@@ -621,9 +641,9 @@ def make_student_notebook(
     return out
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Verification
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 _TRIVIAL = re.compile(
     r"^(return|pass|else:|try:|finally:|break|continue|[\)\]\}]+[,:]?|\w+|return \w+)$"
 )
@@ -642,10 +662,11 @@ def _body_nodes(tree: ast.AST) -> list[ast.stmt]:
 
 
 def solution_body_lines(nb: NotebookNode) -> set[str]:
-    """Stripped, non-trivial lines of the bodies of the functions defined in ``solution`` cells.
+    """Stripped, non-trivial lines of the bodies of the functions defined in
+    ``solution`` cells.
 
-    Lines that also occur in a non-solution cell of the same notebook are left out (they are not
-    solution text, e.g. a shared ``fan_in, fan_out = shape``).
+    Lines that also occur in a non-solution cell of the same notebook are left out (they
+    are not solution text, e.g. a shared ``fan_in, fan_out = shape``).
     """
     public = set()
     for cell in nb.cells:
@@ -691,10 +712,11 @@ def solution_leaks(
 ) -> list[tuple[str, str]]:
     """Solution lines that appear verbatim in the student notebook: ``[(line, where)]``.
 
-    A solution line is a non-trivial line of a solution function's body (:func:`solution_body_lines`)
-    of at least ``min_length`` characters; it leaks if it occurs, whitespace collapsed, anywhere
-    in the student notebook: in a Markdown cell, a code cell, a stub's docstring, or a hint (the
-    hints of ``cell.metadata["initcourse"]["hint"]``). Lines that the instructor notebook also
+    A solution line is a non-trivial line of a solution function's body
+    (:func:`solution_body_lines`) of at least ``min_length`` characters; it leaks if it
+    occurs, whitespace collapsed, anywhere in the student notebook: in a Markdown cell,
+    a code cell, a stub's docstring, or a hint (the hints of
+    ``cell.metadata["initcourse"]["hint"]``). Lines that the instructor notebook also
     shows outside its solutions are not counted.
     """
     public = _collapse(
@@ -720,16 +742,17 @@ def solution_leaks(
 
 
 def _norm_code(text: str) -> str:
-    """Code text compared loosely: no module prefixes, ``2.0`` as ``2``, no spaces, one quote style."""
+    """Code text compared loosely: no module prefixes, ``2.0`` as ``2``, no spaces, one
+    quote style."""
     text = re.sub(r"\b(?:np|numpy|math|scipy\.linalg|scipy|pywt)\.", "", text)
     text = re.sub(r"\b(\d+)\.0\b", r"\1", text)
     return re.sub(r"\s+", "", text).replace("'", '"')
 
 
 def solution_expressions(nb: NotebookNode, min_length: int = 16) -> set[str]:
-    """Loosely normalised expressions (calls, arithmetic, indexing, comprehensions) of the bodies
-    of the solution functions, at least ``min_length`` characters long once normalised, that the
-    notebook does not show outside its solutions."""
+    """Loosely normalised expressions (calls, arithmetic, indexing, comprehensions) of
+    the bodies of the solution functions, at least ``min_length`` characters long once
+    normalised, that the notebook does not show outside its solutions."""
     public = _norm_code(
         "\n".join(c.source for c in nb.cells if SOLUTION_TAG not in _tags(c))
     )
@@ -765,10 +788,10 @@ def hint_leaks(
 ) -> list[tuple[str, str]]:
     """Solution code a hint gives away: ``[(expression, hint)]``.
 
-    Stricter than :func:`solution_leaks`, for hints only: an expression of a solution function
-    (:func:`solution_expressions`) leaks if the hint contains it up to module prefixes
-    (``np.``, ``math.``), ``2.0`` versus ``2`` and spacing. A hint should say what to think about,
-    not what to type.
+    Stricter than :func:`solution_leaks`, for hints only: an expression of a solution
+    function (:func:`solution_expressions`) leaks if the hint contains it up to module
+    prefixes (``np.``, ``math.``), ``2.0`` versus ``2`` and spacing. A hint should say
+    what to think about, not what to type.
     """
     exprs = solution_expressions(instructor)
     out = []
@@ -785,14 +808,15 @@ _UNRESOLVED = re.compile(
     r"\{[a-z]+(?::[a-z]+)?\}`|^(`{3,}|:{3,})\{[\w:-]+\}|^\([\w.-]+\)=\s*$", re.M
 )
 _REMOVED_CELL = re.compile(
-    r"cell\s+(after|below|above)\s+the\s+solution|(see|in) the (model )?solution\b|model answer below",
+    r"cell\s+(after|below|above)\s+the\s+solution|(see|in) the (model "
+    r")?solution\b|model answer below",
     re.I,
 )
 
 
 def reading_problems(student: NotebookNode) -> list[str]:
-    """What would read badly in Jupyter or Colab: MyST syntax left, links to instructor notebooks,
-    references to removed cells."""
+    """What would read badly in Jupyter or Colab: MyST syntax left, links to instructor
+    notebooks, references to removed cells."""
     problems = []
     for i, cell in enumerate(student.cells):
         if cell.cell_type == "markdown":
@@ -865,11 +889,12 @@ def check_student_notebook(
 ) -> list[str]:
     """Problems of a student notebook (empty list: fine).
 
-    Always: no ``solution`` cell, no ``{solution-start}``/``{solution-end}`` directive, no outputs
-    or execution counts, every ``stub`` cell only raises ``NotImplementedError``, nothing that
-    reads badly in Jupyter (:func:`reading_problems`). With the ``instructor`` notebook also: it
-    equals ``make_student_notebook(instructor)`` and no line of a solution function body appears
-    in it, hints included (:func:`solution_leaks`).
+    Always: no ``solution`` cell, no ``{solution-start}``/``{solution-end}`` directive,
+    no outputs or execution counts, every ``stub`` cell only raises
+    ``NotImplementedError``, nothing that reads badly in Jupyter
+    (:func:`reading_problems`). With the ``instructor`` notebook also: it equals
+    ``make_student_notebook(instructor)`` and no line of a solution function body
+    appears in it, hints included (:func:`solution_leaks`).
     """
     problems = []
     try:
@@ -906,8 +931,8 @@ def check_student_notebook(
 
 
 def hint_problems(instructor: NotebookNode, student: NotebookNode) -> list[str]:
-    """Text that gives the answer away: a solution line anywhere in the student notebook (inside
-    a longer line, a docstring or a hint), or a solution expression in a hint.
+    """Text that gives the answer away: a solution line anywhere in the student notebook
+    (inside a longer line, a docstring or a hint), or a solution expression in a hint.
 
     ``make student`` prints these as warnings (the notebooks' authors fix the text);
     ``tests/test_student.py`` requires none.
@@ -926,8 +951,9 @@ def hint_problems(instructor: NotebookNode, student: NotebookNode) -> list[str]:
 def instructor_problems(nb: NotebookNode) -> list[str]:
     """Convention problems of an instructor notebook (empty list: fine).
 
-    Every cell from a ``{solution-start}`` cell to its ``{solution-end}`` cell must carry the
-    ``solution`` tag, gates must be balanced, and each gate must follow an exercise.
+    Every cell from a ``{solution-start}`` cell to its ``{solution-end}`` cell must
+    carry the ``solution`` tag, gates must be balanced, and each gate must follow an
+    exercise.
     """
     problems = []
     inside = False
@@ -951,9 +977,9 @@ def instructor_problems(nb: NotebookNode) -> list[str]:
     return problems
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Command line
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 def _default_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 
@@ -977,8 +1003,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--colab-base",
         default=None,
-        help="URL of the folder the student notebooks are published in, for the Colab badge "
-        "(default: the repository's 'student' branch on Colab)",
+        help="URL of the folder the student notebooks are published in, for the "
+        "Colab badge (default: the repository's 'student' branch on Colab)",
     )
     args = parser.parse_args(argv)
     notebooks = args.notebooks or _default_notebooks()
