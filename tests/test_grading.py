@@ -566,7 +566,7 @@ def test_gradescope_zip_runs_locally(tmp_path):
 # The capstone's model answer earns every point in every setting the assignment allows
 # (slow)
 # --------------------------------------------------------------------------------------
-@pytest.mark.slow
+@pytest.mark.expensive
 def test_capstone_model_answer_full_marks_in_every_allowed_setting():
     """Every allowed optimizer at the ends and the middle of its learning-rate range,
     batch sizes 32 and 128, seeds 0-4: (c) earns 3 of 3 with the model answer's
