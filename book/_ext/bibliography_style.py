@@ -133,6 +133,37 @@ def add_cited_in(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         citation += para
 
 
+def disambiguate_in_text(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """``doctree-resolved``: an in-text citation carries its entry's a/b suffix.
+
+    Two entries with the same author-year ("Zhang et al., 2023") are labelled 2023a and
+    2023b in the bibliography; the in-text citation, which sphinxcontrib-bibtex writes
+    from the author and year fields, gets the same letter so the two match.
+    """
+    from sphinxcontrib.bibtex.domain import BibtexDomain
+
+    domain = cast(BibtexDomain, app.env.get_domain("cite"))
+    suffixed = {}
+    for c in domain.citations:
+        label = getattr(c.formatted_entry, "label", "") or ""
+        year = str(c.entry.fields.get("year", ""))
+        if year and label.endswith(tuple(year + ch for ch in string.ascii_lowercase)):
+            suffixed[c.citation_id] = (year, label[len(label) - len(year) - 1 :])
+    if not suffixed:
+        return
+    for ref in doctree.findall(nodes.reference):
+        target = str(ref.get("refuri", "")).rpartition("#")[2] or ref.get("refid", "")
+        if target not in suffixed:
+            continue
+        year, year_letter = suffixed[target]
+        for text in list(ref.findall(nodes.Text)):
+            if text.astext().endswith(year):
+                text.parent.replace(
+                    text, nodes.Text(text.astext()[: -len(year)] + year_letter)
+                )
+                break
+
+
 def _book_order(app: Sphinx) -> list[str]:
     """Document names in reading order (the table of contents), then the rest."""
     from sphinxcontrib.bibtex.domain import get_docnames
@@ -149,4 +180,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     )
     app.setup_extension("sphinxcontrib.bibtex")
     app.connect("doctree-resolved", add_cited_in)
+    app.connect("doctree-resolved", disambiguate_in_text)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

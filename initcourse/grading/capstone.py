@@ -654,7 +654,7 @@ def self_check_table(*results: SelfCheck) -> str:
     total, most = sum(r.points for r in results), sum(r.max_points for r in results)
     lines.append("-" * (width + 40))
     lines.append(
-        f"{'Total':<{width}}  {total:>6.2f} / {most:<4g}  (a self-check: "
-        "your grade comes from your instructor's grader)"
+        f"{'Total':<{width}}  {total:>6.2f} / {most:<4g}\n"
+        "(a self-check: your grade comes from your instructor's grader)"
     )
     return "\n".join(lines)
