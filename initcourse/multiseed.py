@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from initcourse._utils import check_choice
+from initcourse.training import _check_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from initcourse.data import Dataset
@@ -59,17 +60,6 @@ _HIGHER_IS_BETTER = {
     "test_loss": False,
     "test_accuracy": True,
 }
-
-
-def _check_int(value: object, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name}: expected an int >= {minimum}, got {type(value).__name__} "
-            f"{value!r}"
-        )
-    if int(value) < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_seeds(seeds: int | Iterable[int]) -> tuple[int, ...]:
