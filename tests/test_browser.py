@@ -337,11 +337,11 @@ PHONE = (390, 844)
 #: ``(docname, text the block starts with) -> reason``.
 #: Keep this short; every entry needs a reason a reader would accept.
 WIDE_BLOCK_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("notebooks/05_code_practice", "he_init((784, 64))"): (
+    ("notebooks/05_code_practice", "ValueError: `seed` argument should"): (
         "the source article's code run word for word; the one wide line is Keras's own "
         "error message, the erratum's proof"
     ),
-    ("notebooks/05_code_practice", "import numpy as np"): (
+    ("notebooks/05_code_practice", "ValueError: Layer dense_"): (
         "the source article's code run word for word (set_weights with a transposed "
         "kernel); the one wide line is Keras's own ValueError message"
     ),
